@@ -1,0 +1,1 @@
+"""Alert lifecycle, routing to on-call rotas per jurisdiction, escalation, silences, notifiers."""

@@ -1,0 +1,1 @@
+"""Monthly reports for the jurisdictions' joint meeting."""

@@ -1,0 +1,92 @@
+"""The Faust application, built from settings (never at import time)."""
+
+from __future__ import annotations
+
+import ssl
+from dataclasses import dataclass
+from typing import Any
+
+import faust
+
+from streams.settings import Settings
+
+
+@dataclass(frozen=True)
+class Topics:
+    """The project's topics as Faust sees them. Values are raw bytes: decoding is the agents' job,
+    so a message that cannot be decoded still reaches the agent and ends as a dead letter."""
+
+    raw: Any
+    assessed: Any
+    rejected: Any
+    breaches: Any
+    alerts: Any
+
+
+def broker_credentials(settings: Settings) -> Any:
+    """Faust credentials for TLS and SASL, or None for PLAINTEXT."""
+    protocol = settings.kafka_security_protocol
+    context = None
+    if protocol in ("SSL", "SASL_SSL"):
+        context = ssl.create_default_context(
+            cafile=str(settings.kafka_ssl_cafile) if settings.kafka_ssl_cafile else None
+        )
+        if settings.kafka_ssl_certfile:
+            context.load_cert_chain(
+                str(settings.kafka_ssl_certfile),
+                str(settings.kafka_ssl_keyfile) if settings.kafka_ssl_keyfile else None,
+            )
+    if protocol.startswith("SASL_"):
+        password = settings.kafka_sasl_password
+        return faust.SASLCredentials(
+            username=settings.kafka_sasl_username,
+            password=password.get_secret_value() if password else None,
+            mechanism=settings.kafka_sasl_mechanism,
+            ssl_context=context,
+        )
+    if context is not None:
+        return faust.SSLCredentials(context)
+    return None
+
+
+def create_app(settings: Settings) -> tuple[faust.App, Topics]:
+    """The worker's application with every agent registered."""
+    from streams.agents import check
+
+    app = faust.App(
+        settings.app_id,
+        broker=[f"kafka://{server}" for server in settings.kafka_bootstrap_servers.split(",")],
+        broker_credentials=broker_credentials(settings),
+        broker_client_id=settings.kafka_client_id,
+        store=settings.worker_store,
+        datadir=str(settings.worker_data_dir),
+        topic_partitions=settings.topic_partitions,
+        topic_replication_factor=settings.topic_replication_factor,
+        consumer_auto_offset_reset="earliest",
+        producer_acks=-1,
+        web_enabled=True,
+        web_bind=settings.worker_web_host,
+        web_host=settings.worker_web_host,
+        web_port=settings.worker_web_port,
+        autodiscover=False,
+    )
+
+    def raw_topic(name: str) -> Any:
+        return app.topic(
+            name,
+            key_type=bytes,
+            value_type=bytes,
+            key_serializer="raw",
+            value_serializer="raw",
+            partitions=settings.topic_partitions,
+        )
+
+    topics = Topics(
+        raw=raw_topic(settings.topic_raw),
+        assessed=raw_topic(settings.topic_assessed),
+        rejected=raw_topic(settings.topic_rejected),
+        breaches=raw_topic(settings.topic_breaches),
+        alerts=raw_topic(settings.topic_alerts),
+    )
+    check.register(app, topics)
+    return app, topics

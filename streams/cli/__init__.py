@@ -1,0 +1,27 @@
+"""The `basin` command: one entry point, one subcommand module per area.
+
+Exit codes: 0 success, 1 failure, 2 usage error (click's own).
+"""
+
+from __future__ import annotations
+
+import click
+
+from streams.cli.config import config
+from streams.cli.kafka import topics, worker
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="basinwatch")
+def main() -> None:
+    """basinwatch: water-quality monitoring of a lake basin (Taihu shape).
+
+    \b
+    Example:
+      basin config show
+    """
+
+
+main.add_command(config)
+main.add_command(topics)
+main.add_command(worker)

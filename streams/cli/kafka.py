@@ -1,0 +1,60 @@
+"""`basin topics` and `basin worker`: the Kafka side of the CLI."""
+
+from __future__ import annotations
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from streams.cli.common import load_settings
+from streams.errors import StreamsError
+from streams.topics import admin_client, ensure_topics, project_topics
+
+
+@click.group()
+def topics() -> None:
+    """Manage the project's Kafka topics."""
+
+
+@topics.command("ensure")
+def ensure() -> None:
+    """Create the project's topics with the configured partitions (idempotent) and list them.
+
+    \b
+    Example:
+      BASIN_TOPIC_PARTITIONS=12 basin topics ensure
+    """
+    settings = load_settings()
+    try:
+        admin = admin_client(settings)
+        try:
+            states = ensure_topics(admin, project_topics(settings))
+        finally:
+            admin.close()
+    except StreamsError as exc:
+        raise click.ClickException(str(exc)) from exc
+    table = Table("topic", "partitions", "action", title=f"topics on {settings.kafka_bootstrap_servers}")
+    for state in states:
+        table.add_row(state.name, str(state.partitions), state.action)
+    Console().print(table)
+
+
+@click.command()
+def worker() -> None:
+    """Run the Faust worker (agents of streams/) against the configured brokers.
+
+    Stops cleanly on SIGTERM or Ctrl-C. Several workers with the same BASIN_APP_ID share the
+    partitions between them.
+
+    \b
+    Example:
+      BASIN_WORKER_WEB_PORT=6067 basin worker
+    """
+    import faust
+
+    from streams.app import create_app
+
+    settings = load_settings()
+    settings.worker_data_dir.mkdir(parents=True, exist_ok=True)
+    app, _ = create_app(settings)
+    faust.Worker(app, loglevel=settings.worker_log_level).execute_from_commandline()

@@ -1,0 +1,146 @@
+"""The one settings object of basinwatch.
+
+Every environment variable the system reads is a field here, named ``BASIN_<FIELD>`` (upper case),
+with its default and a one-line description. A ``.env`` file in the working directory is read when
+present. Secrets are ``SecretStr`` and never printed. Settings are built once, at start-up, by the
+command that needs them (``Settings()``) and passed in; nothing builds them at import time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
+
+#: Values that must never be used as a real secret outside development.
+PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "password", "123456"})
+
+
+class SettingsError(ValueError):
+    """The settings are inconsistent; the message says which field and what to do."""
+
+
+class Settings(BaseSettings):
+    """Effective configuration of a basinwatch process (worker, CLI, simulator)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="BASIN_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="forbid",
+        frozen=True,
+    )
+
+    environment: Literal["development", "production"] = Field(
+        "development",
+        description="development allows placeholder secrets and local defaults; production refuses them.",
+    )
+
+    # --- Kafka -------------------------------------------------------------------------------
+    kafka_bootstrap_servers: str = Field(
+        "127.0.0.1:9092", description="Comma-separated host:port list of Kafka brokers."
+    )
+    kafka_security_protocol: SecurityProtocol = Field(
+        "PLAINTEXT", description="PLAINTEXT locally; SSL, SASL_PLAINTEXT or SASL_SSL in production."
+    )
+    kafka_sasl_mechanism: SaslMechanism | None = Field(
+        None, description="SASL mechanism when the protocol is SASL_*: PLAIN or SCRAM-SHA-256/512."
+    )
+    kafka_sasl_username: str | None = Field(None, description="SASL user name.")
+    kafka_sasl_password: SecretStr | None = Field(None, description="SASL password (secret).")
+    kafka_ssl_cafile: Path | None = Field(None, description="CA bundle that signed the brokers' certificates.")
+    kafka_ssl_certfile: Path | None = Field(None, description="Client certificate for mutual TLS.")
+    kafka_ssl_keyfile: Path | None = Field(None, description="Private key of the client certificate.")
+    kafka_client_id: str = Field("basinwatch", description="Client id shown in broker logs and metrics.")
+
+    # --- Topics ------------------------------------------------------------------------------
+    topic_raw: str = Field("wq.reports.raw", description="Incoming station reports (key = station id).")
+    topic_assessed: str = Field("wq.reports.assessed", description="Validated, QC-flagged, classed reports.")
+    topic_rejected: str = Field(
+        "wq.reports.rejected", description="Dead letters: original bytes plus the reason."
+    )
+    topic_breaches: str = Field("wq.breaches", description="Rule breaches and recoveries.")
+    topic_alerts: str = Field("wq.alerts", description="Alert state changes.")
+    topic_partitions: int = Field(
+        8, ge=1, le=1024, description="Partitions of each project topic (more workers need more)."
+    )
+    topic_replication_factor: int = Field(
+        1, ge=1, le=16, description="Replication factor of each project topic (3 in production)."
+    )
+    topic_retention_hours: int = Field(
+        24 * 30, ge=1, description="Retention of the report topics, in hours."
+    )
+
+    # --- Faust worker ------------------------------------------------------------------------
+    app_id: str = Field(
+        "basinwatch", description="Faust application id: consumer group and changelog prefix."
+    )
+    worker_data_dir: Path = Field(
+        Path("var/worker"), description="Faust data directory (RocksDB tables live here)."
+    )
+    worker_store: str = Field("rocksdb://", description="Table store: rocksdb:// or memory://.")
+    worker_web_host: str = Field("127.0.0.1", description="Address of the worker's web server.")
+    worker_web_port: int = Field(6066, ge=1, le=65535, description="Port of the worker's web server.")
+    worker_log_level: str = Field("info", description="Log level of the worker.")
+
+    @model_validator(mode="after")
+    def _check_security(self) -> Settings:
+        protocol = self.kafka_security_protocol
+        if protocol.startswith("SASL_"):
+            if self.kafka_sasl_mechanism is None or not self.kafka_sasl_username:
+                raise SettingsError(
+                    f"BASIN_KAFKA_SECURITY_PROTOCOL={protocol} needs BASIN_KAFKA_SASL_MECHANISM and "
+                    "BASIN_KAFKA_SASL_USERNAME"
+                )
+            password = self.kafka_sasl_password.get_secret_value() if self.kafka_sasl_password else ""
+            if self.environment == "production" and password.lower() in PLACEHOLDER_SECRETS:
+                raise SettingsError(
+                    "BASIN_KAFKA_SASL_PASSWORD is empty or a placeholder; set the real secret "
+                    "(placeholders are allowed only with BASIN_ENVIRONMENT=development)"
+                )
+        return self
+
+    @property
+    def topics(self) -> tuple[str, ...]:
+        """All project topics, in data-flow order."""
+        return (
+            self.topic_raw,
+            self.topic_assessed,
+            self.topic_rejected,
+            self.topic_breaches,
+            self.topic_alerts,
+        )
+
+    def kafka_client_options(self) -> dict[str, Any]:
+        """Connection options in the keyword form kafka-python and aiokafka both accept."""
+        options: dict[str, Any] = {
+            "bootstrap_servers": self.kafka_bootstrap_servers.split(","),
+            "security_protocol": self.kafka_security_protocol,
+            "client_id": self.kafka_client_id,
+        }
+        if self.kafka_sasl_mechanism:
+            options["sasl_mechanism"] = self.kafka_sasl_mechanism
+            options["sasl_plain_username"] = self.kafka_sasl_username
+            options["sasl_plain_password"] = (
+                self.kafka_sasl_password.get_secret_value() if self.kafka_sasl_password else None
+            )
+        return options
+
+    def described(self) -> list[tuple[str, str, str]]:
+        """(environment variable, effective value, description) rows; secrets hidden."""
+        rows = []
+        for name, field in type(self).model_fields.items():
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                shown = "**********" if value.get_secret_value() else "(empty)"
+            elif value is None:
+                shown = "(unset)"
+            else:
+                shown = str(value)
+            rows.append((f"BASIN_{name.upper()}", shown, field.description or ""))
+        return rows
