@@ -42,7 +42,9 @@ def dead_letter(
         "detail": detail,
         "source": {"topic": source.topic, "partition": source.partition, "offset": source.offset},
         "key_b64": base64.b64encode(key).decode("ascii") if key is not None else None,
-        "original_b64": base64.b64encode(original).decode("ascii") if original is not None else None,
+        "original_b64": base64.b64encode(original).decode("ascii")
+        if original is not None
+        else None,
         "rejected_at": when.isoformat(),
     }
     return json.dumps(doc, ensure_ascii=False, sort_keys=True).encode("utf-8")

@@ -1,8 +1,8 @@
 """Errors of the streams package.
 
-    StreamsError                 root: everything raised on purpose by streams/
-    ├── KafkaUnavailableError    the brokers cannot be reached or refused a request
-    └── TopicError               a project topic cannot be created or has the wrong shape
+StreamsError                 root: everything raised on purpose by streams/
+├── KafkaUnavailableError    the brokers cannot be reached or refused a request
+└── TopicError               a project topic cannot be created or has the wrong shape
 """
 
 from __future__ import annotations

@@ -21,10 +21,6 @@ SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
 PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "password", "123456"})
 
 
-class SettingsError(ValueError):
-    """The settings are inconsistent; the message says which field and what to do."""
-
-
 class Settings(BaseSettings):
     """Effective configuration of a basinwatch process (worker, CLI, simulator)."""
 
@@ -38,7 +34,7 @@ class Settings(BaseSettings):
 
     environment: Literal["development", "production"] = Field(
         "development",
-        description="development allows placeholder secrets and local defaults; production refuses them.",
+        description="development allows placeholder secrets; production refuses them.",
     )
 
     # --- Kafka -------------------------------------------------------------------------------
@@ -53,14 +49,24 @@ class Settings(BaseSettings):
     )
     kafka_sasl_username: str | None = Field(None, description="SASL user name.")
     kafka_sasl_password: SecretStr | None = Field(None, description="SASL password (secret).")
-    kafka_ssl_cafile: Path | None = Field(None, description="CA bundle that signed the brokers' certificates.")
+    kafka_ssl_cafile: Path | None = Field(
+        None, description="CA bundle that signed the brokers' certificates."
+    )
     kafka_ssl_certfile: Path | None = Field(None, description="Client certificate for mutual TLS.")
-    kafka_ssl_keyfile: Path | None = Field(None, description="Private key of the client certificate.")
-    kafka_client_id: str = Field("basinwatch", description="Client id shown in broker logs and metrics.")
+    kafka_ssl_keyfile: Path | None = Field(
+        None, description="Private key of the client certificate."
+    )
+    kafka_client_id: str = Field(
+        "basinwatch", description="Client id shown in broker logs and metrics."
+    )
 
     # --- Topics ------------------------------------------------------------------------------
-    topic_raw: str = Field("wq.reports.raw", description="Incoming station reports (key = station id).")
-    topic_assessed: str = Field("wq.reports.assessed", description="Validated, QC-flagged, classed reports.")
+    topic_raw: str = Field(
+        "wq.reports.raw", description="Incoming station reports (key = station id)."
+    )
+    topic_assessed: str = Field(
+        "wq.reports.assessed", description="Validated, QC-flagged, classed reports."
+    )
     topic_rejected: str = Field(
         "wq.reports.rejected", description="Dead letters: original bytes plus the reason."
     )
@@ -85,7 +91,9 @@ class Settings(BaseSettings):
     )
     worker_store: str = Field("rocksdb://", description="Table store: rocksdb:// or memory://.")
     worker_web_host: str = Field("127.0.0.1", description="Address of the worker's web server.")
-    worker_web_port: int = Field(6066, ge=1, le=65535, description="Port of the worker's web server.")
+    worker_web_port: int = Field(
+        6066, ge=1, le=65535, description="Port of the worker's web server."
+    )
     worker_log_level: str = Field("info", description="Log level of the worker.")
 
     @model_validator(mode="after")
@@ -93,13 +101,15 @@ class Settings(BaseSettings):
         protocol = self.kafka_security_protocol
         if protocol.startswith("SASL_"):
             if self.kafka_sasl_mechanism is None or not self.kafka_sasl_username:
-                raise SettingsError(
-                    f"BASIN_KAFKA_SECURITY_PROTOCOL={protocol} needs BASIN_KAFKA_SASL_MECHANISM and "
-                    "BASIN_KAFKA_SASL_USERNAME"
+                raise ValueError(
+                    f"BASIN_KAFKA_SECURITY_PROTOCOL={protocol} needs "
+                    "BASIN_KAFKA_SASL_MECHANISM and BASIN_KAFKA_SASL_USERNAME"
                 )
-            password = self.kafka_sasl_password.get_secret_value() if self.kafka_sasl_password else ""
+            password = (
+                self.kafka_sasl_password.get_secret_value() if self.kafka_sasl_password else ""
+            )
             if self.environment == "production" and password.lower() in PLACEHOLDER_SECRETS:
-                raise SettingsError(
+                raise ValueError(
                     "BASIN_KAFKA_SASL_PASSWORD is empty or a placeholder; set the real secret "
                     "(placeholders are allowed only with BASIN_ENVIRONMENT=development)"
                 )

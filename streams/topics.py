@@ -1,6 +1,6 @@
 """The project's Kafka topics: their specification and idempotent creation.
 
-Every topic is keyed by station id, so everything about one station stays in one partition, in order.
+Every topic is keyed by station id: all of one station stays in one partition, in order.
 """
 
 from __future__ import annotations
@@ -48,8 +48,8 @@ def admin_client(settings: Settings, **extra: Any) -> KafkaAdminClient:
         return KafkaAdminClient(**options)
     except (KafkaTimeoutError, KafkaConnectionError) as exc:
         raise KafkaUnavailableError(
-            f"no Kafka broker answers at {settings.kafka_bootstrap_servers}; start the local one with "
-            "`make up` or set BASIN_KAFKA_BOOTSTRAP_SERVERS"
+            f"no Kafka broker answers at {settings.kafka_bootstrap_servers}; start the local "
+            "one with `make up` or set BASIN_KAFKA_BOOTSTRAP_SERVERS"
         ) from exc
 
 
@@ -65,12 +65,16 @@ def ensure_topics(admin: KafkaAdminClient, specs: Iterable[TopicSpec]) -> list[T
             raise_errors=False,
             wait_for_metadata=True,
         )
-        errors = {t["name"]: t for t in result["topics"] if t["error_code"] not in (0, TOPIC_EXISTS)}
+        errors = {
+            t["name"]: t for t in result["topics"] if t["error_code"] not in (0, TOPIC_EXISTS)
+        }
         if errors:
             detail = "; ".join(f"{n}: {t['error_message']}" for n, t in errors.items())
             raise TopicError(f"could not create topics: {detail}")
         created = {t["name"] for t in result["topics"] if t["error_code"] == 0}
-        described = {t["name"]: len(t["partitions"]) for t in admin.describe_topics([s.name for s in specs])}
+        described = {
+            t["name"]: len(t["partitions"]) for t in admin.describe_topics([s.name for s in specs])
+        }
         states = []
         grow = {}
         for spec in specs:

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import click
-from rich.console import Console
-from rich.table import Table
 
-from streams.cli.common import load_settings
+from streams.cli.common import load_settings, print_table
 
 
 @click.group()
@@ -23,7 +21,4 @@ def show() -> None:
       BASIN_TOPIC_PARTITIONS=12 basin config show
     """
     settings = load_settings()
-    table = Table("variable", "value", "description", title="basinwatch settings")
-    for name, value, doc in settings.described():
-        table.add_row(name, value, doc)
-    Console().print(table)
+    print_table("basinwatch settings", ("variable", "value", "description"), settings.described())

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import click
-from rich.console import Console
-from rich.table import Table
 
-from streams.cli.common import load_settings
+from streams.cli.common import load_settings, print_table
 from streams.errors import StreamsError
 from streams.topics import admin_client, ensure_topics, project_topics
 
@@ -33,10 +31,11 @@ def ensure() -> None:
             admin.close()
     except StreamsError as exc:
         raise click.ClickException(str(exc)) from exc
-    table = Table("topic", "partitions", "action", title=f"topics on {settings.kafka_bootstrap_servers}")
-    for state in states:
-        table.add_row(state.name, str(state.partitions), state.action)
-    Console().print(table)
+    print_table(
+        f"topics on {settings.kafka_bootstrap_servers}",
+        ("topic", "partitions", "action"),
+        ((s.name, str(s.partitions), s.action) for s in states),
+    )
 
 
 @click.command()

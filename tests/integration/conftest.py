@@ -1,0 +1,168 @@
+"""Integration tests run against real servers started by the project's own deploy/local scripts.
+
+A server that cannot be started fails the session: these tests are never skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from kafka.admin import KafkaAdminClient, NewTopic
+
+REPO = Path(__file__).resolve().parents[2]
+KAFKA_SH = REPO / "deploy" / "local" / "kafka.sh"
+BOOTSTRAP = "127.0.0.1:9092"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if Path(str(item.fspath)).is_relative_to(Path(__file__).parent):
+            item.add_marker(pytest.mark.integration)
+
+
+def kafka_script(action: str) -> None:
+    result = subprocess.run(
+        [str(KAFKA_SH), action], capture_output=True, text=True, timeout=900, check=False
+    )
+    if result.returncode != 0:
+        pytest.fail(
+            f"deploy/local/kafka.sh {action} failed (exit {result.returncode}):\n"
+            f"{result.stdout}\n{result.stderr}",
+            pytrace=False,
+        )
+
+
+@pytest.fixture(scope="session")
+def kafka() -> str:
+    """The local broker, installed and started by deploy/local/kafka.sh (idempotent)."""
+    kafka_script("start")
+    return BOOTSTRAP
+
+
+@dataclass
+class TopicSet:
+    """Topic names and consumer group of one test, unique so tests never see each other's data."""
+
+    prefix: str
+    partitions: int = 4
+    created: list[str] = field(default_factory=list)
+
+    def name(self, suffix: str) -> str:
+        return f"{self.prefix}.{suffix}"
+
+    @property
+    def group(self) -> str:
+        return f"{self.prefix}-group"
+
+    def create(self, *suffixes: str, partitions: int | None = None) -> list[str]:
+        names = [self.name(s) for s in suffixes]
+        admin = KafkaAdminClient(bootstrap_servers=BOOTSTRAP)
+        try:
+            admin.create_topics(
+                [NewTopic(n, partitions or self.partitions, 1) for n in names],
+                wait_for_metadata=True,
+            )
+        finally:
+            admin.close()
+        self.created.extend(names)
+        return names
+
+    def worker_env(self, **extra: str) -> dict[str, str]:
+        """Environment for a `basin worker` subprocess bound to this test's topics."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("BASIN_")}
+        env.update(
+            BASIN_KAFKA_BOOTSTRAP_SERVERS=BOOTSTRAP,
+            BASIN_APP_ID=self.prefix,
+            BASIN_TOPIC_RAW=self.name("raw"),
+            BASIN_TOPIC_ASSESSED=self.name("assessed"),
+            BASIN_TOPIC_REJECTED=self.name("rejected"),
+            BASIN_TOPIC_BREACHES=self.name("breaches"),
+            BASIN_TOPIC_ALERTS=self.name("alerts"),
+            BASIN_TOPIC_PARTITIONS=str(self.partitions),
+        )
+        env.update(extra)
+        return env
+
+
+@pytest.fixture
+def topics(kafka: str, request: pytest.FixtureRequest) -> TopicSet:
+    test = request.node.name.replace("[", "-").replace("]", "").replace("_", "-")[:40]
+    return TopicSet(prefix=f"t-{test}-{uuid.uuid4().hex[:8]}")
+
+
+class Worker:
+    """A `basin worker` subprocess; its output goes to a log file shown when something fails."""
+
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.log = log
+        self._file = log.open("wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "streams", "worker"],
+            cwd=REPO,
+            env=env,
+            stdout=self._file,
+            stderr=subprocess.STDOUT,
+        )
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def wait_ready(self, timeout: float = 90) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if "Worker]: Ready" in self.output():
+                return
+            if self.proc.poll() is not None:
+                pytest.fail(f"worker exited with {self.proc.returncode}:\n{self.output()[-4000:]}")
+            time.sleep(0.2)
+        pytest.fail(f"worker not ready within {timeout} s:\n{self.output()[-4000:]}")
+
+    def stop(self, timeout: float = 30) -> int:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        self._file.close()
+        return self.proc.returncode
+
+    def kill(self) -> None:
+        self.proc.kill()
+        self.proc.wait(10)
+        self._file.close()
+
+
+@pytest.fixture
+def start_worker(tmp_path: Path) -> Iterator[object]:
+    """Start `basin worker` subprocesses; all are stopped at the end of the test."""
+    workers: list[Worker] = []
+
+    def start(env: dict[str, str], name: str = "worker") -> Worker:
+        env = env | {"BASIN_WORKER_DATA_DIR": str(tmp_path / f"{name}-data")}
+        env.setdefault("BASIN_WORKER_WEB_PORT", str(_free_port()))
+        worker = Worker(env, tmp_path / f"{name}.log")
+        workers.append(worker)
+        return worker
+
+    yield start
+    for worker in workers:
+        if worker.proc.poll() is None:
+            worker.stop()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
