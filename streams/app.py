@@ -51,8 +51,10 @@ def broker_credentials(settings: Settings) -> Any:
 
 def create_app(settings: Settings) -> tuple[faust.App, Topics]:
     """The worker's application with every agent registered."""
+    from stations.registry import load_registry
     from streams.agents import check
 
+    registry = load_registry(settings.registry_path)
     app = faust.App(
         settings.app_id,
         broker=[f"kafka://{server}" for server in settings.kafka_bootstrap_servers.split(",")],
@@ -88,5 +90,5 @@ def create_app(settings: Settings) -> tuple[faust.App, Topics]:
         breaches=raw_topic(settings.topic_breaches),
         alerts=raw_topic(settings.topic_alerts),
     )
-    check.register(app, topics)
+    check.register(app, topics, registry)
     return app, topics

@@ -82,6 +82,11 @@ class Settings(BaseSettings):
         24 * 30, ge=1, description="Retention of the report topics, in hours."
     )
 
+    # --- Station configuration --------------------------------------------------------------
+    registry_path: Path | None = Field(
+        None, description="Station registry YAML; unset: the registry shipped in stations/data."
+    )
+
     # --- Faust worker ------------------------------------------------------------------------
     app_id: str = Field(
         "basinwatch", description="Faust application id: consumer group and changelog prefix."

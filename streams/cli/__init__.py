@@ -8,6 +8,8 @@ from __future__ import annotations
 import click
 
 from streams.cli.config import config
+from streams.cli.domain import classify, stations
+from streams.cli.history import import_
 from streams.cli.kafka import topics, worker
 
 
@@ -25,3 +27,6 @@ def main() -> None:
 main.add_command(config)
 main.add_command(topics)
 main.add_command(worker)
+main.add_command(classify)
+main.add_command(stations)
+main.add_command(import_)

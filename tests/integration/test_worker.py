@@ -13,6 +13,19 @@ from tests.integration.conftest import REPO, TopicSet
 from tests.integration.test_kafka_broker import consume, produce
 
 
+def report(hour: int) -> bytes:
+    return json.dumps(
+        {
+            "schema": 1,
+            "station": "JS-TH-028",
+            "observed_at": f"2021-04-01T{hour:02d}:00:00+08:00",
+            "received_at": f"2021-04-01T{hour:02d}:03:00+08:00",
+            "source": "test",
+            "values": {"tp": {"value": 0.048, "unit": "mg/L", "flag": "N"}},
+        }
+    ).encode()
+
+
 def test_topics_ensure_creates_then_leaves_topics_alone(kafka: str, topics: TopicSet) -> None:
     env = topics.worker_env(BASIN_TOPIC_PARTITIONS="3")
     cmd = [sys.executable, "-m", "streams", "topics", "ensure"]
@@ -37,9 +50,7 @@ def test_worker_consumes_raw_reports_and_produces_its_output(
     kafka: str, topics: TopicSet, start_worker: object
 ) -> None:
     topics.create("raw", "assessed", "rejected", "breaches", "alerts")
-    good = [
-        (b"JS-TH-001", json.dumps({"station": "JS-TH-001", "seq": i}).encode()) for i in range(5)
-    ]
+    good = [(b"JS-TH-028", report(hour)) for hour in (0, 4, 8, 12, 16)]
     bad = [(b"JS-TH-001", b"\x00\xffnot json"), (None, b'{"no": "station"}')]
     produce(kafka, topics.name("raw"), good + bad)  # type: ignore[arg-type]
 
@@ -50,10 +61,16 @@ def test_worker_consumes_raw_reports_and_produces_its_output(
     rejected = consume(kafka, topics.name("rejected"), want=2, timeout_ms=60000)
     assert worker.stop() == 0, worker.output()[-3000:]
 
-    assert sorted(json.loads(v)["seq"] for _, v, _, _ in assessed) == [0, 1, 2, 3, 4]
-    assert {k for k, _, _, _ in assessed} == {b"JS-TH-001"}
+    assert sorted(json.loads(v)["observed_at"][11:13] for _, v, _, _ in assessed) == [
+        "00",
+        "04",
+        "08",
+        "12",
+        "16",
+    ]
+    assert {k for k, _, _, _ in assessed} == {b"JS-TH-028"}
     letters = sorted((json.loads(v) for _, v, _, _ in rejected), key=lambda d: d["reason"])
     assert [d["reason"] for d in letters] == ["invalid", "undecodable"]
     assert base64.b64decode(letters[1]["original_b64"]) == b"\x00\xffnot json"
     assert letters[1]["source"]["topic"] == topics.name("raw")
-    assert "station" in letters[0]["detail"]
+    assert "schema" in letters[0]["detail"]
