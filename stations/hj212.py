@@ -21,7 +21,9 @@ from datetime import datetime, timedelta, timezone
 
 from stations.errors import StationsError
 
+#: Beijing time (UTC+8), the zone of HJ 212 packet times and of the published results.
 BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
+
 HEADER_KEYS = ("QN", "ST", "CN", "PW", "MN", "Flag", "PNUM", "PNO")
 MAX_DATA_LENGTH = 9999
 
