@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 import click
 from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from stations.errors import RegistryError
+from stations.registry import Registry, load_registry
 from streams.settings import Settings
 
 
@@ -32,3 +35,20 @@ def print_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[str]
     for row in rows:
         table.add_row(*row)
     console.print(table)
+
+
+#: ``--registry PATH`` for every command that needs the station registry.
+registry_option = click.option(
+    "--registry",
+    "registry_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Station registry YAML (default: BASIN_REGISTRY_PATH, else the shipped registry).",
+)
+
+
+def open_registry(path: Path | None, settings: Settings | None = None) -> Registry:
+    """The registry at ``path`` (else the configured or shipped one), or exit 1 listing problems."""
+    try:
+        return load_registry(path or (settings.registry_path if settings else None))
+    except RegistryError as exc:
+        raise click.ClickException(f"invalid station registry:\n{exc}") from exc

@@ -22,17 +22,11 @@ from stations.errors import (
 from stations.gb3838 import CLASS_NAMES
 from stations.jurisdictions import Jurisdiction
 from stations.qc_limits import load_qc_limits
-from stations.registry import DEFAULT_REGISTRY, Registry, load_registry
+from stations.registry import Registry, load_registry
 from stations.rules_config import load_rules
+from streams.cli.common import open_registry, registry_option
 
 _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
-
-
-def _registry(path: Path | None) -> Registry:
-    try:
-        return load_registry(path)
-    except RegistryError as exc:
-        raise click.ClickException(f"invalid station registry:\n{exc}") from exc
 
 
 @click.command()
@@ -55,13 +49,7 @@ def _registry(path: Path | None) -> Registry:
     is_flag=True,
     help="On stderr: rows with a published class, how many agree, and each disagreeing row.",
 )
-@click.option(
-    "--registry",
-    "registry_path",
-    type=_FILE,
-    default=None,
-    help=f"Station registry giving each section's water body [default: {DEFAULT_REGISTRY.name}].",
-)
+@registry_option
 @click.argument("files", nargs=-1, required=True, type=_FILE)
 def classify(
     fmt: str, year: int, summary: bool, registry_path: Path | None, files: tuple[Path, ...]
@@ -76,7 +64,7 @@ def classify(
     Example:
       basin classify --format cnemc --year 2021 --summary tests/data/cnemc-2021-04/江苏省/*.csv
     """
-    registry = _registry(registry_path)
+    registry = open_registry(registry_path)
     classified = []
     for path in files:
         try:
@@ -168,7 +156,7 @@ def list_stations(path: Path | None, jurisdiction: str | None) -> None:
     Example:
       basin stations list --jurisdiction SH
     """
-    registry = _registry(path)
+    registry = open_registry(path)
     table = Table("id", "name", "owner", "water body", "kind", "target", "shared with", "confirm")
     for station in registry:
         if jurisdiction and jurisdiction not in station.jurisdictions:

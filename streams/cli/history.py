@@ -12,8 +12,7 @@ from rich.progress import Progress
 from stations.cnemc import read_cnemc
 from stations.errors import StationsError
 from stations.history import reports_from_cnemc
-from stations.registry import load_registry
-from streams.cli.common import load_settings
+from streams.cli.common import load_settings, open_registry, registry_option
 
 
 @click.group("import")
@@ -23,12 +22,7 @@ def import_() -> None:
 
 @import_.command("cnemc")
 @click.option("--year", type=int, required=True, help="Year of the exports (they print MM-DD).")
-@click.option(
-    "--registry",
-    "registry_path",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Station registry YAML (default: the shipped one).",
-)
+@registry_option
 @click.argument(
     "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
 )
@@ -46,7 +40,7 @@ def cnemc(year: int, registry_path: Path | None, files: tuple[Path, ...]) -> Non
 
     settings = load_settings()
     try:
-        registry = load_registry(registry_path)
+        registry = open_registry(registry_path, settings)
         rows = [row for path in files for row in read_cnemc(path, year=year)]
         converted = reports_from_cnemc(rows, registry, datetime.now(UTC))
     except StationsError as exc:

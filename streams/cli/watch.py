@@ -11,8 +11,8 @@ import click
 from rich.live import Live
 from rich.table import Table
 
-from stations.registry import Registry, load_registry
-from streams.cli.common import load_settings
+from stations.registry import Registry
+from streams.cli.common import load_settings, open_registry, registry_option
 
 
 class Tally:
@@ -53,12 +53,7 @@ class Tally:
 
 @click.command()
 @click.option("--duration", type=float, default=None, help="Stop after this many seconds.")
-@click.option(
-    "--registry",
-    "registry_path",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Station registry YAML (default: the shipped one).",
-)
+@registry_option
 def watch(duration: float | None, registry_path: Path | None) -> None:
     """Live counts of assessed reports, breaches and rejects since the topics began.
 
@@ -69,7 +64,7 @@ def watch(duration: float | None, registry_path: Path | None) -> None:
     from kafka import KafkaConsumer
 
     settings = load_settings()
-    tally = Tally(load_registry(registry_path))
+    tally = Tally(open_registry(registry_path, settings))
     kinds = {
         settings.topic_assessed: "assessed",
         settings.topic_breaches: "breaches",
