@@ -53,7 +53,7 @@ install() {
     local started=$SECONDS
     rm -rf "$libs"
     mkdir -p "$kafka_home"
-    mvn -B -q -f "$here/kafka/pom.xml" -Dkafka.home="$kafka_home" package \
+    mvn -B -q -Dstyle.color=never -f "$here/kafka/pom.xml" -Dkafka.home="$kafka_home" package \
         || die "maven could not fetch the Kafka jars (see the output above)"
     [ -f "$libs/kafka_2.13-$KAFKA_VERSION.jar" ] || die "maven ran but $libs has no kafka jar"
     touch "$kafka_home/.complete"
