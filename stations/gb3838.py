@@ -15,6 +15,8 @@ arrays for bulk work, :func:`classify_report` over one report (parameter -> valu
 
 from __future__ import annotations
 
+import bisect
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -148,6 +150,25 @@ def parameter_classes(
     return np.where(missing, 0, classes).astype(np.uint8)
 
 
+def value_class(parameter: str, value: float, body: WaterBody | str) -> int:
+    """The class (1..6) of one value: the scalar twin of :func:`parameter_classes`, for the
+    stream's per-report path (same bounds, same tolerance, no array overhead)."""
+    body = water_body(body)
+    if parameter == "ph":
+        low, high = PH_RANGE
+        return 1 if low <= value <= high else WORSE_THAN_V
+    if parameter in _LOWER:
+        shortfalls = sum(
+            1 for bound in _LOWER[parameter] if value < bound - _REL_TOLERANCE * abs(bound)
+        )
+        return 1 + shortfalls
+    if not is_classed(parameter, body):
+        raise ClassificationError(f"{parameter} has no GB 3838 class for a {body.value}")
+    return 1 + bisect.bisect_left(
+        [bound + _REL_TOLERANCE * abs(bound) for bound in limits(parameter, body)], value
+    )
+
+
 def overall_classes(
     values: Mapping[str, npt.ArrayLike], body: WaterBody | str
 ) -> npt.NDArray[np.uint8]:
@@ -188,9 +209,9 @@ def classify_report(values: Mapping[str, float | None], body: WaterBody | str) -
     classes: dict[str, int] = {}
     for name in CLASSED[body]:
         value = values.get(name)
-        if value is None or np.isnan(value):
+        if value is None or math.isnan(value):
             continue
-        classes[name] = int(parameter_classes(name, [value], body)[0])
+        classes[name] = value_class(name, value, body)
     if not all(name in classes for name in ASSESSED):
         return Assessment(cls=None, limiting=(), classes=classes)
     worst = max(classes[name] for name in ASSESSED)

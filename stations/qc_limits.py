@@ -83,6 +83,12 @@ def check_arguments(name: str) -> Mapping[str, Argument]:
     return result
 
 
+#: Whether each check is time-aware (takes the timestamps array), read once from its signature.
+_TAKES_TIMES: Mapping[str, bool] = {
+    name: "tinp" in inspect.signature(function).parameters for name, function in CHECKS.items()
+}
+
+
 @dataclass(frozen=True)
 class CheckConfig:
     """A check with its complete keyword arguments, ready to run."""
@@ -93,7 +99,7 @@ class CheckConfig:
     def run(self, values: npt.ArrayLike, times: npt.ArrayLike) -> FlagArray:
         """Run the check over one series (timestamps ignored by checks that take none)."""
         function = CHECKS[self.name]
-        if "tinp" in inspect.signature(function).parameters:
+        if _TAKES_TIMES[self.name]:
             return function(values, times, **self.kwargs)
         return function(values, **self.kwargs)
 

@@ -19,7 +19,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from stations.errors import StationsError
+from stations import parameters
+from stations.errors import StationsError, UnitError, UnknownStationError
+from stations.hj212 import Packet
+from stations.registry import Registry
 
 SCHEMA = 1
 
@@ -130,3 +133,51 @@ def _reading(key: str, item: Any) -> Reading:
     if not isinstance(flag, str) or len(flag) != 1:
         raise ReportError("invalid", f"field '{where}.flag' must be one HJ 212 flag letter")
     return Reading(value, unit, flag)
+
+
+#: The HJ 212 value field read for each command: real-time data, then the averages of the
+#: minute, hourly and daily data.
+HJ212_VALUE_FIELD = {"2011": "Rtd", "2051": "Avg", "2061": "Avg", "2031": "Avg"}
+
+
+def from_hj212(packet: Packet, registry: Registry, received_at: datetime) -> Report:
+    """The report carried by a decoded HJ 212 data packet (CN 2011/2051/2061/2031).
+
+    The station is found by the packet's MN; pollutant codes become parameter keys (codes that
+    are not water parameters of basinwatch, such as ``ele01``, are ignored); values are in the
+    parameter's canonical unit, as HJ 212 loggers send them.
+    """
+    field_name = HJ212_VALUE_FIELD.get(packet.cn)
+    if field_name is None:
+        raise ReportError("invalid", f"HJ 212 CN={packet.cn!r} is not a data upload command")
+    if packet.data_time is None:
+        raise ReportError("invalid", f"HJ 212 packet of MN {packet.mn} has no DataTime")
+    try:
+        station = registry.by_mn(packet.mn)
+    except UnknownStationError as exc:
+        raise ReportError(
+            "unknown_station", f"HJ 212 MN {packet.mn!r} is not in the registry"
+        ) from exc
+    readings: dict[str, Reading] = {}
+    for code, fields in packet.items.items():
+        try:
+            parameter = parameters.by_hj212_code(code)
+        except UnitError:
+            continue
+        text = fields.get(field_name)
+        try:
+            value = None if text is None else float(text)
+        except ValueError as exc:
+            raise ReportError(
+                "invalid", f"HJ 212 {code}-{field_name}={text!r} is not a number"
+            ) from exc
+        if value is not None and not math.isfinite(value):
+            raise ReportError("invalid", f"HJ 212 {code}-{field_name}={text!r} is not finite")
+        readings[parameter.key] = Reading(value, parameter.unit, fields.get("Flag", "N"))
+    return Report(
+        station=station.id,
+        observed_at=packet.data_time,
+        received_at=received_at,
+        source="hj212",
+        readings=readings,
+    )

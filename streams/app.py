@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ssl
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import faust
@@ -51,10 +52,19 @@ def broker_credentials(settings: Settings) -> Any:
 
 def create_app(settings: Settings) -> tuple[faust.App, Topics]:
     """The worker's application with every agent registered."""
+    from stations.assessment import Assessor
+    from stations.qc_limits import load_qc_limits
     from stations.registry import load_registry
+    from stations.rules_config import load_rules
     from streams.agents import check
 
     registry = load_registry(settings.registry_path)
+    assessor = Assessor(
+        registry,
+        load_qc_limits(settings.qc_path, registry=registry),
+        load_rules(settings.rules_path, registry=registry),
+        future_tolerance=timedelta(minutes=settings.future_tolerance_minutes),
+    )
     app = faust.App(
         settings.app_id,
         broker=[f"kafka://{server}" for server in settings.kafka_bootstrap_servers.split(",")],
@@ -90,5 +100,5 @@ def create_app(settings: Settings) -> tuple[faust.App, Topics]:
         breaches=raw_topic(settings.topic_breaches),
         alerts=raw_topic(settings.topic_alerts),
     )
-    check.register(app, topics, registry)
+    check.register(app, topics, assessor)
     return app, topics

@@ -87,6 +87,16 @@ class Settings(BaseSettings):
         None, description="Station registry YAML; unset: the registry shipped in stations/data."
     )
 
+    qc_path: Path | None = Field(
+        None, description="QC limits YAML; unset: the limits shipped in stations/data."
+    )
+    rules_path: Path | None = Field(
+        None, description="Breach rules YAML; unset: the rules shipped in stations/data."
+    )
+    future_tolerance_minutes: int = Field(
+        10, ge=0, description="A report observed this long after it was received is rejected."
+    )
+
     # --- Faust worker ------------------------------------------------------------------------
     app_id: str = Field(
         "basinwatch", description="Faust application id: consumer group and changelog prefix."

@@ -1,40 +1,55 @@
 """The check agent: every raw report ends in exactly one of assessed or rejected.
 
-At this stage it decodes the report (JSON schema 1, see stations.report) and checks that the
-station is in the registry; QC, classification and breach rules plug in here.
+Decoding, validation, QC, classification and rules are the pure :class:`~stations.assessment.
+Assessor`; this agent only moves bytes: it reads ``wq.reports.raw``, keeps each station's recent
+history in a table (changelogged to Kafka, partitioned like the raw topic) and writes the assessed
+report, the breach and recovery events, or a dead letter.
 """
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
 from typing import Any
 
 import faust
 
-from stations.registry import Registry
-from stations.report import Report, ReportError, from_json
+from stations.assessment import Assessor, History
+from stations.report import ReportError
 from streams.deadletter import Source, dead_letter
 
 
-def check_report(raw: bytes | None, registry: Registry) -> Report:
-    """The report in ``raw``, or ReportError with the dead-letter reason and what is wrong."""
-    if raw is None:
-        raise ReportError("undecodable", "empty message (no value)")
-    report = from_json(raw)
-    if report.station not in registry:
-        raise ReportError("unknown_station", f"station {report.station!r} is not in the registry")
-    return report
+def _dumps(doc: dict[str, Any]) -> bytes:
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def register(app: faust.App, topics: Any, registry: Registry) -> None:
+def register(app: faust.App, topics: Any, assessor: Assessor) -> Any:
+    """Declare the history table and the agent; returns the table (for tests and views)."""
+    history = app.Table(
+        "station-history",
+        key_type=bytes,  # bytes keys and values are stored raw
+        value_type=bytes,
+        partitions=topics.raw.partitions,
+        help="Recent accepted reports per station (QC history, duplicate window).",
+    )
+
     @app.agent(topics.raw, name="check")
     async def check(stream: Any) -> None:
         async for event in stream.events():
             message = event.message
+            received = datetime.fromtimestamp(message.timestamp, UTC)
             try:
-                report = check_report(message.value, registry)
+                report = assessor.check(message.value, received)
+                key = report.station.encode()
+                outcome = assessor.assess(report, History.from_json(history.get(key)))
             except ReportError as exc:
                 source = Source(message.topic, message.partition, message.offset)
                 letter = dead_letter(message.value, message.key, source, exc.reason, str(exc))
                 await topics.rejected.send(key=message.key, value=letter)
                 continue
-            await topics.assessed.send(key=report.station.encode(), value=report.to_json())
+            history[key] = outcome.history.to_json()
+            await topics.assessed.send(key=key, value=_dumps(outcome.assessed))
+            for doc in outcome.events:
+                await topics.breaches.send(key=key, value=_dumps(doc))
+
+    return history

@@ -126,6 +126,7 @@ class Worker:
         pytest.fail(f"worker not ready within {timeout} s:\n{self.output()[-4000:]}")
 
     def stop(self, timeout: float = 30) -> int:
+        """SIGTERM, wait, SIGKILL if needed; the exit code. Safe to call more than once."""
         if self.proc.poll() is None:
             self.proc.terminate()
             try:
@@ -137,9 +138,9 @@ class Worker:
         return self.proc.returncode
 
     def kill(self) -> None:
+        """SIGKILL: the worker gets no chance to commit or flush."""
         self.proc.kill()
         self.proc.wait(10)
-        self._file.close()
 
 
 @pytest.fixture
@@ -156,8 +157,7 @@ def start_worker(tmp_path: Path) -> Iterator[object]:
 
     yield start
     for worker in workers:
-        if worker.proc.poll() is None:
-            worker.stop()
+        worker.stop()
 
 
 def _free_port() -> int:

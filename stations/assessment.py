@@ -1,0 +1,297 @@
+"""The check path of one raw message: decode, validate, QC against the station's recent history,
+classify under GB 3838-2002, evaluate the breach rules. Pure: the stream agent keeps the
+per-station :class:`History` in a table and calls :class:`Assessor`.
+
+Every raw message ends either as an :class:`Outcome` (an assessed report plus breach and recovery
+events) or as a :class:`~stations.report.ReportError` whose ``reason`` is one of
+:data:`REJECT_REASONS`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from stations import hj212, parameters
+from stations.errors import UnitError
+from stations.gb3838 import CLASS_NAMES, classify_report, is_classed, value_class
+from stations.qc import QCFlag
+from stations.qc_limits import CheckConfig, QCLimits
+from stations.registry import Registry
+from stations.report import Report, ReportError, from_hj212, from_json
+from stations.rules import Breach, Observation, Recovery, RuleSet, evaluate
+from stations.screening import screen_value
+from stations.station import Station, StationKind
+
+#: Why a message is rejected (the ``reason`` of its dead letter).
+REJECT_REASONS = ("undecodable", "invalid", "unknown_station", "bad_unit", "future", "duplicate")
+
+
+@dataclass
+class History:
+    """A station's recent accepted reports, oldest first, bounded; serialised into a table.
+
+    ``values`` and ``flags`` hold one list per parameter aligned with ``times`` (epoch seconds);
+    a parameter not reported at a time holds NaN and flag 9. ``seen`` is every observation time
+    accepted recently (late ones too), for duplicate detection.
+    """
+
+    times: list[float] = field(default_factory=list)
+    values: dict[str, list[float]] = field(default_factory=dict)
+    flags: dict[str, list[int]] = field(default_factory=dict)
+    seen: list[float] = field(default_factory=list)
+
+    @property
+    def latest(self) -> float | None:
+        return self.times[-1] if self.times else None
+
+    def to_json(self) -> bytes:
+        doc = {"times": self.times, "values": self.values, "flags": self.flags, "seen": self.seen}
+        return json.dumps(doc, separators=(",", ":")).encode()
+
+    @classmethod
+    def from_json(cls, raw: bytes | None) -> History:
+        if not raw:
+            return cls()
+        doc = json.loads(raw)
+        return cls(doc["times"], doc["values"], doc["flags"], doc["seen"])
+
+    def before(self, moment: float) -> History:
+        """The part of the history older than ``moment`` (for a late report's checks)."""
+        n = sum(1 for t in self.times if t < moment)
+        return History(
+            self.times[:n],
+            {p: v[:n] for p, v in self.values.items()},
+            {p: f[:n] for p, f in self.flags.items()},
+        )
+
+    def append(self, moment: float, values: Mapping[str, float], flags: Mapping[str, int]) -> None:
+        for name in values.keys() - self.values.keys():
+            self.values[name] = [math.nan] * len(self.times)
+            self.flags[name] = [int(QCFlag.MISSING)] * len(self.times)
+        self.times.append(moment)
+        for name in self.values:
+            self.values[name].append(values.get(name, math.nan))
+            self.flags[name].append(flags.get(name, int(QCFlag.MISSING)))
+
+    def trim(self, size: int, seen_size: int) -> None:
+        if len(self.times) > size:
+            cut = len(self.times) - size
+            del self.times[:cut]
+            for name in self.values:
+                del self.values[name][:cut]
+                del self.flags[name][:cut]
+        if len(self.seen) > seen_size:
+            del self.seen[: len(self.seen) - seen_size]
+
+    def observations(self) -> list[Observation]:
+        out = []
+        for i, moment in enumerate(self.times):
+            values = {p: v[i] for p, v in self.values.items() if not math.isnan(v[i])}
+            flags = {p: f[i] for p, f in self.flags.items()}
+            out.append(Observation(datetime.fromtimestamp(moment, UTC), values, flags))
+        return out
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What an accepted report produced: the assessed document, rule events, the new history."""
+
+    station: Station
+    assessed: dict[str, Any]
+    events: list[dict[str, Any]]
+    history: History
+
+
+class Assessor:
+    """Decode, validate and assess raw messages against the registry, QC limits and rules."""
+
+    def __init__(
+        self,
+        registry: Registry,
+        qc_limits: QCLimits,
+        rules: RuleSet,
+        *,
+        history_size: int = 42,
+        seen_size: int = 500,
+        future_tolerance: timedelta = timedelta(minutes=10),
+    ) -> None:
+        self.registry = registry
+        self.qc_limits = qc_limits
+        self.rules = rules
+        self.history_size = history_size
+        self.seen_size = seen_size
+        self.future_tolerance = future_tolerance
+        self._checks: dict[tuple[str, str], tuple[CheckConfig, ...]] = {}
+
+    def checks_for(self, station: Station, parameter: str) -> tuple[CheckConfig, ...]:
+        """The QC checks of a station's parameter (merged once, then reused)."""
+        key = (station.id, parameter)
+        if key not in self._checks:
+            self._checks[key] = self.qc_limits.checks_for(station, parameter)
+        return self._checks[key]
+
+    def check(self, raw: bytes | None, received_at: datetime) -> Report:
+        """Decode and validate; ReportError says why not. ``received_at``: when the message
+        reached Kafka (used for HJ 212 packets, which carry no receive time)."""
+        if not raw:
+            raise ReportError("undecodable", "empty message (no value)")
+        if raw.startswith(b"##"):
+            try:
+                packet = hj212.parse(raw)
+            except hj212.Hj212Error as exc:
+                raise ReportError("undecodable", f"HJ 212: {exc}") from exc
+            report = from_hj212(packet, self.registry, received_at)
+        else:
+            report = from_json(raw)
+        if report.station not in self.registry:
+            raise ReportError(
+                "unknown_station", f"station {report.station!r} is not in the registry"
+            )
+        for name, reading in report.readings.items():
+            try:
+                parameters.get(name).factor(reading.unit)
+            except UnitError as exc:
+                reason = "bad_unit" if name in parameters.PARAMETERS else "invalid"
+                raise ReportError(reason, f"values.{name}: {exc}") from exc
+        if report.observed_at > report.received_at + self.future_tolerance:
+            raise ReportError(
+                "future",
+                f"observed_at {report.observed_at.isoformat()} is after received_at "
+                f"{report.received_at.isoformat()} by more than {self.future_tolerance}",
+            )
+        return report
+
+    def assess(self, report: Report, history: History) -> Outcome:
+        """QC, classify and evaluate the rules; ReportError('duplicate') for a time already seen.
+
+        A late report (older than the newest accepted one) is checked against the history before
+        it and assessed, but it does not enter the history and fires no rule.
+        """
+        station = self.registry.get(report.station)
+        moment = report.observed_at.timestamp()
+        if moment in history.seen:
+            raise ReportError(
+                "duplicate",
+                f"station {station.id} already reported {report.observed_at.isoformat()}",
+            )
+        latest = history.latest
+        late = latest is not None and moment < latest
+        past = history.before(moment) if late else history
+        values: dict[str, dict[str, Any]] = {}
+        canonical: dict[str, float] = {}
+        flags: dict[str, int] = {}
+        good: dict[str, float | None] = {}
+        for name, reading in report.readings.items():
+            value = (
+                None
+                if reading.value is None
+                else reading.value * parameters.get(name).factor(reading.unit)
+            )
+            screening = screen_value(
+                value,
+                moment,
+                checks=self.checks_for(station, name),
+                instrument=reading.flag,
+                history_values=past.values.get(name, ()),
+                history_times=past.times if name in past.values else (),
+                history_flags=past.flags.get(name, ()) if name in past.values else None,
+            )
+            flags[name] = int(screening.flag)
+            if value is not None:
+                canonical[name] = value
+            good[name] = value if screening.usable else None
+            values[name] = {
+                "value": value,
+                "unit": parameters.get(name).unit,
+                "flag": reading.flag,
+                "qc": int(screening.flag),
+                "reasons": list(screening.reasons),
+            }
+            spike = screening.previous_spike
+            if not late and spike in (QCFlag.SUSPECT, QCFlag.FAIL) and history.flags.get(name):
+                # The spike test judges the previous value only now: keep the verdict in history.
+                previous = history.flags[name]
+                if previous[-1] == QCFlag.GOOD:
+                    previous[-1] = int(spike)
+        assessed = self._document(report, station, values, good, late)
+        history.seen.append(moment)
+        events: list[dict[str, Any]] = []
+        if not late:
+            history.append(moment, canonical, flags)
+            history.trim(self.history_size, self.seen_size)
+            events = [
+                event_document(e) for e in evaluate(station, history.observations(), self.rules)
+            ]
+        else:
+            history.trim(self.history_size, self.seen_size)
+        return Outcome(station, assessed, events, history)
+
+    def _document(
+        self,
+        report: Report,
+        station: Station,
+        values: dict[str, dict[str, Any]],
+        good: Mapping[str, float | None],
+        late: bool,
+    ) -> dict[str, Any]:
+        body = station.water_body
+        for name, entry in values.items():
+            value = good.get(name)
+            classed = station.kind is StationKind.WATER_QUALITY and is_classed(name, body)
+            if classed and value is not None:
+                entry["class"] = value_class(name, value, body)
+        doc: dict[str, Any] = {
+            "schema": 1,
+            "station": station.id,
+            "station_name": station.name,
+            "jurisdiction": str(station.jurisdiction),
+            "basin": station.basin,
+            "water_body": str(body),
+            "kind": str(station.kind),
+            "observed_at": report.observed_at.isoformat(),
+            "received_at": report.received_at.isoformat(),
+            "source": report.source,
+            "late": late,
+            "values": values,
+            "class": None,
+            "class_name": None,
+            "limiting": [],
+            "target_class": station.target_class,
+            "target_met": None,
+        }
+        if station.kind is StationKind.WATER_QUALITY:
+            result = classify_report(good, body)
+            doc["class"] = result.cls
+            doc["class_name"] = CLASS_NAMES.get(result.cls) if result.cls else None
+            doc["limiting"] = list(result.limiting)
+            if result.cls is not None and station.target_class is not None:
+                doc["target_met"] = result.cls <= station.target_class
+        return doc
+
+
+def event_document(event: Breach | Recovery) -> dict[str, Any]:
+    """A breach or recovery as it goes to ``wq.breaches``; ``id`` is stable across replays."""
+    kind = "breach" if isinstance(event, Breach) else "recovery"
+    doc: dict[str, Any] = {
+        "id": f"{event.station_id}:{event.rule_id}:{kind}:{event.observed_at.isoformat()}",
+        "kind": kind,
+        "station": event.station_id,
+        "station_name": event.station_name,
+        "rule": event.rule_id,
+        "parameter": event.parameter,
+        "observed": event.observed,
+        "limit": event.limit,
+        "severity": str(event.severity),
+        "jurisdictions": [str(j) for j in event.jurisdictions],
+        "observed_at": event.observed_at.isoformat(),
+        "message": event.message,
+    }
+    if isinstance(event, Breach):
+        doc["since"] = event.since.isoformat()
+        doc["statistic"] = event.statistic
+    return doc
