@@ -36,21 +36,24 @@ class History:
     """A station's recent accepted reports, oldest first, bounded; serialised into a table.
 
     ``values`` and ``flags`` hold one list per parameter aligned with ``times`` (epoch seconds);
-    a parameter not reported at a time holds NaN and flag 9. ``seen`` is every observation time
-    accepted recently (late ones too), for duplicate detection.
+    a parameter not reported at a time holds NaN and flag 9. ``seen`` maps every observation time
+    accepted recently (late ones too) to the message that brought it (``source``, e.g.
+    ``topic[partition]@offset``): the same time from another message is a duplicate, from the same
+    message a replay after a restart.
     """
 
     times: list[float] = field(default_factory=list)
     values: dict[str, list[float]] = field(default_factory=dict)
     flags: dict[str, list[int]] = field(default_factory=dict)
-    seen: list[float] = field(default_factory=list)
+    seen: dict[float, str] = field(default_factory=dict)
 
     @property
     def latest(self) -> float | None:
         return self.times[-1] if self.times else None
 
     def to_json(self) -> bytes:
-        doc = {"times": self.times, "values": self.values, "flags": self.flags, "seen": self.seen}
+        seen = [[moment, source] for moment, source in self.seen.items()]
+        doc = {"times": self.times, "values": self.values, "flags": self.flags, "seen": seen}
         return json.dumps(doc, separators=(",", ":")).encode()
 
     @classmethod
@@ -58,7 +61,8 @@ class History:
         if not raw:
             return cls()
         doc = json.loads(raw)
-        return cls(doc["times"], doc["values"], doc["flags"], doc["seen"])
+        seen = {float(moment): str(source) for moment, source in doc["seen"]}
+        return cls(doc["times"], doc["values"], doc["flags"], seen)
 
     def before(self, moment: float) -> History:
         """The part of the history older than ``moment`` (for a late report's checks)."""
@@ -85,8 +89,8 @@ class History:
             for name in self.values:
                 del self.values[name][:cut]
                 del self.flags[name][:cut]
-        if len(self.seen) > seen_size:
-            del self.seen[: len(self.seen) - seen_size]
+        while len(self.seen) > seen_size:  # dicts keep insertion order: drop the oldest
+            del self.seen[next(iter(self.seen))]
 
     def observations(self) -> list[Observation]:
         out = []
@@ -95,6 +99,11 @@ class History:
             flags = {p: f[i] for p, f in self.flags.items()}
             out.append(Observation(datetime.fromtimestamp(moment, UTC), values, flags))
         return out
+
+
+class Replay(Exception):
+    """The message was processed before (its effect is in the history): a redelivery after a
+    restart, not a duplicate report. Its outputs were written before the history was."""
 
 
 @dataclass(frozen=True)
@@ -166,8 +175,9 @@ class Assessor:
             )
         return report
 
-    def assess(self, report: Report, history: History) -> Outcome:
-        """QC, classify and evaluate the rules; ReportError('duplicate') for a time already seen.
+    def assess(self, report: Report, history: History, source: str = "") -> Outcome:
+        """QC, classify and evaluate the rules; ReportError('duplicate') for a time already seen
+        from another message, :class:`Replay` when ``source`` is the message that brought it.
 
         A late report (older than the newest accepted one) is checked against the history before
         it and assessed, but it does not enter the history and fires no rule.
@@ -175,6 +185,8 @@ class Assessor:
         station = self.registry.get(report.station)
         moment = report.observed_at.timestamp()
         if moment in history.seen:
+            if source and history.seen[moment] == source:
+                raise Replay(f"{source} was processed before (station {station.id})")
             raise ReportError(
                 "duplicate",
                 f"station {station.id} already reported {report.observed_at.isoformat()}",
@@ -219,7 +231,7 @@ class Assessor:
                 if previous[-1] == QCFlag.GOOD:
                     previous[-1] = int(spike)
         assessed = self._document(report, station, values, good, late)
-        history.seen.append(moment)
+        history.seen[moment] = source
         events: list[dict[str, Any]] = []
         if not late:
             history.append(moment, canonical, flags)

@@ -76,6 +76,8 @@ def create_app(settings: Settings) -> tuple[faust.App, Topics]:
         topic_replication_factor=settings.topic_replication_factor,
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
+        broker_session_timeout=settings.worker_session_timeout_seconds,
+        broker_heartbeat_interval=min(3.0, settings.worker_session_timeout_seconds / 3),
         web_enabled=True,
         web_bind=settings.worker_web_host,
         web_host=settings.worker_web_host,

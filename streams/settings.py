@@ -109,6 +109,11 @@ class Settings(BaseSettings):
     worker_web_port: int = Field(
         6066, ge=1, le=65535, description="Port of the worker's web server."
     )
+    worker_session_timeout_seconds: float = Field(
+        60.0,
+        gt=1,
+        description="Kafka group session timeout: how long a dead worker keeps its partitions.",
+    )
     worker_log_level: str = Field("info", description="Log level of the worker.")
 
     @model_validator(mode="after")

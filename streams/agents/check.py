@@ -14,7 +14,7 @@ from typing import Any
 
 import faust
 
-from stations.assessment import Assessor, History
+from stations.assessment import Assessor, History, Replay
 from stations.report import ReportError
 from streams.deadletter import Source, dead_letter
 
@@ -37,19 +37,25 @@ def register(app: faust.App, topics: Any, assessor: Assessor) -> Any:
     async def check(stream: Any) -> None:
         async for event in stream.events():
             message = event.message
+            source = Source(message.topic, message.partition, message.offset)
             received = datetime.fromtimestamp(message.timestamp, UTC)
             try:
                 report = assessor.check(message.value, received)
                 key = report.station.encode()
-                outcome = assessor.assess(report, History.from_json(history.get(key)))
+                outcome = assessor.assess(report, History.from_json(history.get(key)), str(source))
+            except Replay:
+                continue  # redelivered after a restart; its outputs were acknowledged before
             except ReportError as exc:
-                source = Source(message.topic, message.partition, message.offset)
                 letter = dead_letter(message.value, message.key, source, exc.reason, str(exc))
                 await topics.rejected.send(key=message.key, value=letter)
                 continue
-            history[key] = outcome.history.to_json()
-            await topics.assessed.send(key=key, value=_dumps(outcome.assessed))
+            # Outputs first, acknowledged by the broker; only then the history that marks the
+            # message as done. A crash in between redelivers the message: same outputs again.
+            sent = [await topics.assessed.send(key=key, value=_dumps(outcome.assessed))]
             for doc in outcome.events:
-                await topics.breaches.send(key=key, value=_dumps(doc))
+                sent.append(await topics.breaches.send(key=key, value=_dumps(doc)))
+            for future in sent:
+                await future
+            history[key] = outcome.history.to_json()
 
     return history

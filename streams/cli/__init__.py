@@ -11,6 +11,7 @@ from streams.cli.config import config
 from streams.cli.domain import classify, stations
 from streams.cli.history import import_
 from streams.cli.kafka import topics, worker
+from streams.cli.simulate import simulate
 from streams.cli.watch import watch
 
 
@@ -32,3 +33,4 @@ main.add_command(classify)
 main.add_command(stations)
 main.add_command(import_)
 main.add_command(watch)
+main.add_command(simulate)

@@ -87,6 +87,7 @@ class TopicSet:
             BASIN_TOPIC_BREACHES=self.name("breaches"),
             BASIN_TOPIC_ALERTS=self.name("alerts"),
             BASIN_TOPIC_PARTITIONS=str(self.partitions),
+            BASIN_WORKER_SESSION_TIMEOUT_SECONDS="10",
         )
         env.update(extra)
         return env

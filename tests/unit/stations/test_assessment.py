@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from stations import hj212
-from stations.assessment import Assessor, History
+from stations.assessment import Assessor, History, Replay
 from stations.qc_limits import load_qc_limits
 from stations.registry import Registry, load_registry
 from stations.report import ReportError
@@ -186,3 +186,13 @@ def test_persistent_breach_fires_once_conditions_hold_and_names_the_parties(
     assert breaches[0]["jurisdictions"][0] == "JS" and breaches[0]["jurisdictions"][-1] == "TBA"
     assert breaches[0]["observed"] == 5 and breaches[0]["limit"] == 4
     assert len({e["id"] for e in events}) == len(events)
+
+
+def test_a_redelivered_message_is_a_replay_not_a_duplicate(assessor: Assessor) -> None:
+    report = assessor.check(report_bytes(), RECEIVED)
+    done = assessor.assess(report, History(), "wq.reports.raw[3]@17").history
+    restored = History.from_json(done.to_json())
+    with pytest.raises(Replay, match=r"wq.reports.raw\[3\]@17"):
+        assessor.assess(report, restored, "wq.reports.raw[3]@17")
+    with pytest.raises(ReportError, match="already reported"):
+        assessor.assess(report, restored, "wq.reports.raw[3]@18")

@@ -1,0 +1,103 @@
+"""Helpers of the pipeline tests: real published reports, the expected outcome computed by the
+pure check path, and reading topics as a downstream consumer does (committed data only)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from kafka import KafkaConsumer, KafkaProducer
+
+from stations.assessment import Assessor, History
+from stations.cnemc import read_cnemc
+from stations.history import reports_from_cnemc
+from stations.qc_limits import load_qc_limits
+from stations.registry import load_registry
+from stations.report import ReportError
+from stations.rules_config import load_rules
+
+DATA = Path(__file__).parents[1] / "data" / "cnemc-2021-04" / "江苏省"
+
+
+def published_reports() -> list[tuple[bytes, bytes]]:
+    """The 1,000 timed results of the 37 published Jiangsu files as (key, report) messages."""
+    registry = load_registry()
+    rows = [row for path in sorted(DATA.glob("*.csv")) for row in read_cnemc(path, year=2021)]
+    converted = reports_from_cnemc(rows, registry, datetime(2021, 4, 6, tzinfo=UTC))
+    return [(r.station.encode(), r.to_json()) for r in converted.reports]
+
+
+def expected_outcome(messages: list[tuple[bytes | None, bytes]]) -> dict[str, Any]:
+    """What the worker must produce, by the same pure code replayed in order, station by station."""
+    registry = load_registry()
+    assessor = Assessor(registry, load_qc_limits(registry=registry), load_rules(registry=registry))
+    histories: dict[str, History] = {}
+    assessed = 0
+    rejected: Counter[str] = Counter()
+    events: list[str] = []
+    for _, raw in messages:
+        try:
+            report = assessor.check(raw, datetime.now(UTC))
+            outcome = assessor.assess(report, histories.get(report.station, History()))
+        except ReportError as exc:
+            rejected[exc.reason] += 1
+            continue
+        histories[report.station] = outcome.history
+        assessed += 1
+        events.extend(e["id"] for e in outcome.events)
+    return {"assessed": assessed, "rejected": dict(rejected), "events": sorted(events)}
+
+
+def produce(bootstrap: str, topic: str, messages: list[tuple[bytes | None, bytes]]) -> None:
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=10)
+    try:
+        for key, value in messages:
+            producer.send(topic, key=key, value=value)
+        producer.flush(timeout=60)
+    finally:
+        producer.close()
+
+
+class TopicReader:
+    """Reads a topic from the start as a downstream consumer (read_committed), accumulating."""
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        self.records: list[Any] = []
+        self._consumer = KafkaConsumer(
+            topic,
+            bootstrap_servers=bootstrap,
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+            isolation_level="read_committed",
+        )
+
+    def poll(self) -> int:
+        for batch in self._consumer.poll(timeout_ms=200).values():
+            self.records.extend(batch)
+        return len(self.records)
+
+    def close(self) -> None:
+        self._consumer.close()
+
+    def docs(self) -> list[dict[str, Any]]:
+        return [json.loads(r.value) for r in self.records]
+
+
+def wait_for(readers: dict[str, TopicReader], want: dict[str, int], timeout: float) -> None:
+    """Poll until every reader holds at least the wanted count, then a little longer (to catch
+    anything extra); AssertionError with the counts seen when the time runs out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        counts = {name: reader.poll() for name, reader in readers.items()}
+        if all(counts[name] >= n for name, n in want.items()):
+            settle = time.monotonic() + 3
+            while time.monotonic() < settle:
+                for reader in readers.values():
+                    reader.poll()
+            return
+    counts = {name: len(reader.records) for name, reader in readers.items()}
+    raise AssertionError(f"timed out after {timeout} s: have {counts}, want {want}")

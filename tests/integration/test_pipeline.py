@@ -1,0 +1,91 @@
+"""The check agent on the real broker: real published results through a real worker."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from typing import Any
+
+from tests.integration.conftest import TopicSet
+from tests.integration.pipeline import (
+    TopicReader,
+    expected_outcome,
+    produce,
+    published_reports,
+    wait_for,
+)
+
+TOPICS = ("raw", "assessed", "rejected", "breaches", "alerts")
+
+
+def readers(kafka: str, topics: TopicSet) -> dict[str, TopicReader]:
+    return {name: TopicReader(kafka, topics.name(name)) for name in TOPICS[1:4]}
+
+
+def check_outcome(found: dict[str, TopicReader], expected: dict[str, Any], exact: bool) -> int:
+    """Everything expected is there; with ``exact`` nothing twice, else only identical copies of
+    the same message (at-least-once after a crash). Returns the number of such copies."""
+    assessed = found["assessed"].docs()
+    unique = {(d["station"], d["observed_at"]): d for d in assessed}
+    assert len(unique) == expected["assessed"], "every accepted report is there"
+    letters = {json.dumps(d["source"], sort_keys=True): d for d in found["rejected"].docs()}
+    assert dict(Counter(d["reason"] for d in letters.values())) == expected["rejected"]
+    breaches = found["breaches"].docs()
+    events = {d["id"]: d for d in breaches}
+    assert sorted(events) == expected["events"], "the same breaches and recoveries"
+    copies = len(assessed) - len(unique) + len(breaches) - len(events)
+    copies += len(found["rejected"].records) - len(letters)
+    if exact:
+        assert copies == 0, "nothing twice"
+    for doc in assessed:
+        assert doc == unique[(doc["station"], doc["observed_at"])], "a repeat is an exact copy"
+    for doc in breaches:
+        assert doc == events[doc["id"]], "a repeated event is an exact copy"
+    return copies
+
+
+def test_published_results_through_the_worker(
+    kafka: str, topics: TopicSet, start_worker: Any
+) -> None:
+    topics.create(*TOPICS)
+    messages = published_reports()
+    expected = expected_outcome(messages)
+    assert expected["rejected"] == {"duplicate": 83}  # the scrape's repeated midnight rows
+    produce(kafka, topics.name("raw"), messages)
+
+    worker = start_worker(topics.worker_env())
+    found = readers(kafka, topics)
+    wait_for(found, {"assessed": expected["assessed"], "rejected": 83}, timeout=180)
+    assert worker.stop() == 0, worker.output()[-3000:]
+
+    check_outcome(found, expected, exact=True)
+    order: dict[str, list[str]] = {}
+    for record in found["assessed"].records:
+        order.setdefault(record.key.decode(), []).append(record.value)
+    for station, values in order.items():
+        times = [v.split(b'"observed_at":"')[1][:25] for v in values]
+        assert times == sorted(times), f"reports of {station} out of order"
+
+
+def test_sigkill_mid_stream_loses_nothing_and_repeats_only_exact_copies(
+    kafka: str, topics: TopicSet, start_worker: Any
+) -> None:
+    topics.create(*TOPICS)
+    messages = published_reports()
+    expected = expected_outcome(messages)
+    produce(kafka, topics.name("raw"), messages)
+    found = readers(kafka, topics)
+
+    first = start_worker(topics.worker_env(), name="first")
+    deadline = time.monotonic() + 120
+    while found["assessed"].poll() < 200 and time.monotonic() < deadline:
+        pass
+    first.kill()
+    assert 200 <= len(found["assessed"].records) < expected["assessed"], "killed mid-stream"
+
+    second = start_worker(topics.worker_env(), name="second")
+    wait_for(found, {"assessed": expected["assessed"], "rejected": 83}, timeout=180)
+    assert second.stop() == 0, second.output()[-3000:]
+    copies = check_outcome(found, expected, exact=False)
+    print(f"identical copies redelivered after SIGKILL: {copies}")
