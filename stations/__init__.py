@@ -17,6 +17,10 @@ Modules::
     rules_config   the rules as data (data/rules.yaml)
     cnemc          CSV exports of the national publishing system, re-classed
     hj212          HJ 212-2017 packets: framing, CRC, parse and build
+    simulation     seeded station reports with injected faults (``basin simulate``)
+    simulation_values    the simulated value of each parameter over time
+    simulation_faults    fault rates, the outcome each fault must get, faulty bytes
+    simulation_profile   levels and cycles from the real published data (data/*.json)
     yamlsource     YAML with line numbers, collecting every problem
     errors         the exceptions below
 
@@ -31,5 +35,6 @@ Exceptions (``stations.errors``)::
     ├── UnitError                 an unknown unit for a parameter, or an unknown parameter
     ├── ClassificationError       a value or water body GB 3838 cannot class
     ├── CnemcFormatError          a malformed CNEMC export (file and line in the message)
-    └── Hj212Error                a packet that breaks HJ 212-2017 (stations.hj212)
+    ├── Hj212Error                a packet that breaks HJ 212-2017 (stations.hj212)
+    └── SimulationError           a bad fault spec or nothing to simulate
 """

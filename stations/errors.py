@@ -58,3 +58,7 @@ class CnemcFormatError(StationsError):
 
 class UnknownStationError(StationsError):
     """A station id, name or MN is not in the registry."""
+
+
+class SimulationError(StationsError):
+    """A simulation cannot be set up: a bad fault spec, a registry with nothing to simulate."""
