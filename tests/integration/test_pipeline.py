@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 from collections import Counter
+from datetime import datetime
 from typing import Any
 
-from tests.integration.conftest import TopicSet
+from stations import hj212
+from stations.registry import load_registry
+from stations.simulation import simulate
+from stations.simulation_faults import DEFAULT_FAULTS, FaultRates
+from tests.integration.conftest import REPO, TopicSet
 from tests.integration.pipeline import (
     TopicReader,
     expected_outcome,
@@ -89,3 +96,37 @@ def test_sigkill_mid_stream_loses_nothing_and_repeats_only_exact_copies(
     assert second.stop() == 0, second.output()[-3000:]
     copies = check_outcome(found, expected, exact=False)
     print(f"identical copies redelivered after SIGKILL: {copies}")
+
+
+def test_seeded_simulation_with_faults_gives_the_expected_counts(
+    kafka: str, topics: TopicSet, start_worker: Any
+) -> None:
+    topics.create(*TOPICS)
+    cmd = [sys.executable, "-m", "streams", "simulate", "--count", "3000", "--seed", "11"]
+    cmd += ["--start", "2021-04-01T00:00:00+08:00", "--topic", topics.name("raw")]
+    run = subprocess.run(cmd, cwd=REPO, env=topics.worker_env(), capture_output=True, timeout=300)
+    assert run.returncode == 0, run.stderr.decode()
+    summary = json.loads(run.stdout.decode().strip().splitlines()[-1])
+    assert summary["sent"] == 3000 and summary["seed"] == 11
+    assert set(summary["expect"]["rejected"]) == {
+        "undecodable",
+        "unknown_station",
+        "bad_unit",
+        "future",
+        "duplicate",
+    }
+    registry = load_registry()
+    start = datetime(2021, 4, 1, tzinfo=hj212.BEIJING)
+    faults = FaultRates.parse(DEFAULT_FAULTS)  # the CLI's default
+    emissions = simulate(registry, count=3000, seed=11, faults=faults, start=start)
+    replay = [(e.key, e.value) for e in emissions]
+    expected = expected_outcome(replay)
+    assert expected["assessed"] == summary["expect"]["assessed"]
+    assert expected["rejected"] == summary["expect"]["rejected"]
+
+    worker = start_worker(topics.worker_env())
+    found = readers(kafka, topics)
+    rejected = sum(summary["expect"]["rejected"].values())
+    wait_for(found, {"assessed": expected["assessed"], "rejected": rejected}, timeout=300)
+    assert worker.stop() == 0, worker.output()[-3000:]
+    check_outcome(found, expected, exact=True)
