@@ -51,6 +51,9 @@ p.flush(); p.close()
 print("sent: 1 undecodable message, 1 report of an unknown station")
 PY
 
+step "simulated stations: 2,000 reports of the whole registry with faults (seed 1)"
+"$basin" simulate --count 2000 --seed 1
+
 step "live counts for ${watch_seconds} s (Ctrl-C to stop early)"
 "$basin" watch --duration "$watch_seconds"
 
