@@ -1,7 +1,7 @@
 # One command for each thing a developer does; README and CI use the same ones.
 #   make setup   .venv with basinwatch installed editable with its dev extras
 #   make up      install (once per machine) and start the local servers, create the topics
-#   make down    stop the local servers (data is kept in var/local)
+#   make down    stop the local servers (data is kept in ~/.local/state/basinwatch)
 #   make test    unit + integration tests; starts what they need
 #   make lint    ruff (lint + format check) and mypy
 #   make demo    the whole system as far as it goes, live on this machine

@@ -10,7 +10,8 @@
 #
 # Every step is idempotent. Environment (defaults in brackets):
 #   BASIN_CACHE_DIR   [~/.cache/basinwatch]   jars, shared by every checkout on the machine
-#   BASIN_STATE_DIR   [<repo>/var/local]       data, logs and pid files of the local servers
+#   BASIN_STATE_DIR   [~/.local/state/basinwatch]  data, logs, pid files of the local servers (one
+#                     set per machine, shared by every checkout, so two clones never fight for a port)
 #   BASIN_KAFKA_PORT  [9092]  BASIN_KAFKA_CONTROLLER_PORT [9093]
 #   BASIN_KAFKA_HEAP  [768m]  BASIN_KAFKA_START_TIMEOUT [90] seconds
 set -euo pipefail
@@ -21,7 +22,7 @@ KAFKA_VERSION="3.9.2"
 cache_dir="${BASIN_CACHE_DIR:-$HOME/.cache/basinwatch}"
 kafka_home="$cache_dir/kafka-$KAFKA_VERSION"
 libs="$kafka_home/libs"
-state_dir="${BASIN_STATE_DIR:-$repo/var/local}/kafka"
+state_dir="${BASIN_STATE_DIR:-$HOME/.local/state/basinwatch}/kafka"
 data_dir="$state_dir/data"
 port="${BASIN_KAFKA_PORT:-9092}"
 controller_port="${BASIN_KAFKA_CONTROLLER_PORT:-9093}"
