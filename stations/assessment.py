@@ -235,12 +235,11 @@ class Assessor:
         events: list[dict[str, Any]] = []
         if not late:
             history.append(moment, canonical, flags)
-            history.trim(self.history_size, self.seen_size)
+        history.trim(self.history_size, self.seen_size)
+        if not late:
             events = [
                 event_document(e) for e in evaluate(station, history.observations(), self.rules)
             ]
-        else:
-            history.trim(self.history_size, self.seen_size)
         return Outcome(station, assessed, events, history)
 
     def _document(
