@@ -50,5 +50,9 @@ format: setup
 demo: setup
 	deploy/local/demo.sh
 
+bench: setup
+	deploy/local/kafka.sh start
+	$(BIN)/python -m bench.check_throughput --count 10000
+
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -16,6 +16,7 @@ arrays for bulk work, :func:`classify_report` over one report (parameter -> valu
 from __future__ import annotations
 
 import bisect
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -102,6 +103,8 @@ def parse_class(text: str) -> int | None:
 
 def water_body(value: str) -> WaterBody:
     """``lake`` or ``river`` as a WaterBody; ClassificationError otherwise."""
+    if isinstance(value, WaterBody):
+        return value
     try:
         return WaterBody(value)
     except ValueError:
@@ -162,11 +165,15 @@ def value_class(parameter: str, value: float, body: WaterBody | str) -> int:
             1 for bound in _LOWER[parameter] if value < bound - _REL_TOLERANCE * abs(bound)
         )
         return 1 + shortfalls
+    return 1 + bisect.bisect_left(_tolerant_upper(parameter, body), value)
+
+
+@functools.cache
+def _tolerant_upper(parameter: str, body: WaterBody) -> tuple[float, ...]:
+    """The upper class limits of a parameter with the printing tolerance added (computed once)."""
     if not is_classed(parameter, body):
         raise ClassificationError(f"{parameter} has no GB 3838 class for a {body.value}")
-    return 1 + bisect.bisect_left(
-        [bound + _REL_TOLERANCE * abs(bound) for bound in limits(parameter, body)], value
-    )
+    return tuple(bound + _REL_TOLERANCE * abs(bound) for bound in limits(parameter, body))
 
 
 def overall_classes(

@@ -21,8 +21,10 @@ several checks by precedence fail > suspect > good > not evaluated > missing.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import IntEnum
 from itertools import pairwise
+from types import MappingProxyType
 
 import numpy as np
 import numpy.typing as npt
@@ -53,6 +55,10 @@ _RANK = np.zeros(256, dtype=np.uint8)  # 0 = not a flag
 for _rank, _flag in enumerate(reversed(PRECEDENCE), start=1):
     _RANK[_flag] = _rank
 _FLAG_OF_RANK = np.array([0, *reversed(PRECEDENCE)], dtype=np.uint8)
+#: The rank of each flag in the precedence (higher wins), for combining single flags.
+PRECEDENCE_RANK: Mapping[QCFlag, int] = MappingProxyType(
+    {flag: rank for rank, flag in enumerate(reversed(PRECEDENCE), start=1)}
+)
 
 
 def _values(inp: npt.ArrayLike) -> npt.NDArray[np.float64]:

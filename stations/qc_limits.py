@@ -14,7 +14,7 @@ range, ``suspect_span`` to the parameter's plausible range.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -34,6 +34,7 @@ from stations.qc import (
     rate_of_change_test,
     spike_test,
 )
+from stations.qc_newest import NEWEST, Newest
 from stations.registry import Registry, Station
 from stations.yamlsource import YamlSource, is_false
 
@@ -102,6 +103,11 @@ class CheckConfig:
         if _TAKES_TIMES[self.name]:
             return function(values, times, **self.kwargs)
         return function(values, **self.kwargs)
+
+    def run_newest(self, values: Sequence[float], seconds: Sequence[float]) -> Newest:
+        """The flag of the newest value (and for the spike test the one before), equal to
+        :meth:`run`'s last positions, without arrays (see :mod:`stations.qc_newest`)."""
+        return NEWEST[self.name](values, seconds, **self.kwargs)
 
     def describe(self) -> str:
         """``spike_test(suspect_threshold=2, fail_threshold=4)``."""

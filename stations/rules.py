@@ -17,13 +17,14 @@ jurisdictions of a cross-boundary section, and TBA.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 from stations import parameters
-from stations.gb3838 import ASSESSED, CLASS_NAMES, classify_report
+from stations.gb3838 import ASSESSED, CLASS_NAMES, WaterBody, classify_report
 from stations.jurisdictions import Jurisdiction
 from stations.qc import QCFlag
 from stations.station import Station, StationKind
@@ -267,8 +268,7 @@ def _series(
     series: list[tuple[datetime, float]] = []
     for obs in history:
         if isinstance(rule, TargetClassRule):
-            good = {name: obs.good(name) for name in ASSESSED}
-            cls = classify_report(good, station.water_body).cls
+            cls = _overall_class(station.water_body, tuple(obs.good(name) for name in ASSESSED))
             if cls is not None:
                 series.append((obs.observed_at, float(cls)))
         else:
@@ -276,6 +276,13 @@ def _series(
             if value is not None:
                 series.append((obs.observed_at, value))
     return series
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _overall_class(body: WaterBody, good: tuple[float | None, ...]) -> int | None:
+    """The overall class of the five assessed values (memoised: the stream re-reads each result
+    of the history once per new report)."""
+    return classify_report(dict(zip(ASSESSED, good, strict=True)), body).cls
 
 
 def _violates(rule: TargetClassRule | LimitRule, station: Station, value: float) -> bool:

@@ -9,6 +9,7 @@ measurements; over range (T) fails; set manually (S) is suspect.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -16,7 +17,7 @@ from types import MappingProxyType
 import numpy as np
 import numpy.typing as npt
 
-from stations.qc import FlagArray, QCFlag, qc_combine
+from stations.qc import PRECEDENCE_RANK, FlagArray, QCFlag
 from stations.qc_limits import CheckConfig
 
 
@@ -120,28 +121,28 @@ def screen_value(
         reason = f"instrument flag {flag.code} ({flag.name_en}, {flag.name_zh}): not a measurement"
         return Screening(QCFlag.FAIL, (reason,))
 
-    past = np.asarray(history_values, dtype=np.float64).copy()
-    past_times = np.asarray(history_times, dtype=np.float64)
-    if past.shape != past_times.shape or past.ndim != 1:
+    past = _series(history_values)
+    seconds = _series(history_times)
+    if len(past) != len(seconds):
         raise ValueError("history_values and history_times must be 1-D and of the same length")
     if history_flags is not None:
-        past_flags = np.asarray(history_flags, dtype=np.uint8)
-        if past_flags.shape != past.shape:
+        past_flags = [int(f) for f in _series(history_flags)]
+        if len(past_flags) != len(past):
             raise ValueError("history_flags must have the length of history_values")
-        past[(past_flags == QCFlag.FAIL) | (past_flags == QCFlag.MISSING)] = np.nan
-    values = np.append(past, value)
-    times = np.append(past_times, observed_at)
+        past = [math.nan if f in _IGNORED else v for v, f in zip(past, past_flags, strict=True)]
+    values = [*past, float(value)]
+    seconds.append(float(observed_at))
 
     flags: dict[str, QCFlag] = {}
     reasons: list[str] = []
     previous_spike: QCFlag | None = None
     for check in checks:
-        result = check.run(values, times)
-        flags[check.name] = QCFlag(int(result[-1]))
-        if check.name == "spike_test" and values.size >= 2:
-            previous_spike = QCFlag(int(result[-2]))
-        if flags[check.name] in (QCFlag.SUSPECT, QCFlag.FAIL):
-            reasons.append(f"{check.describe()}: {flags[check.name].name.lower()} at {value:g}")
+        result, before = check.run_newest(values, seconds)
+        flags[check.name] = result
+        if check.name == "spike_test" and len(values) >= 2:
+            previous_spike = before
+        if result in (QCFlag.SUSPECT, QCFlag.FAIL):
+            reasons.append(f"{check.describe()}: {result.name.lower()} at {value:g}")
     if not flag.is_measurement:
         flags["instrument_flag"] = flag.qc_flag
         reasons.insert(0, f"instrument flag {flag.code} ({flag.name_en}, {flag.name_zh})")
@@ -150,8 +151,19 @@ def screen_value(
     )
 
 
+def _series(inp: npt.ArrayLike) -> list[float]:
+    """A 1-D series as a list of floats (lists pass through without numpy)."""
+    if isinstance(inp, list | tuple):
+        return [float(v) for v in inp]
+    array = np.asarray(inp, dtype=np.float64)
+    if array.ndim != 1:
+        raise ValueError("history_values and history_times must be 1-D and of the same length")
+    return [float(v) for v in array]
+
+
+_IGNORED = frozenset((int(QCFlag.FAIL), int(QCFlag.MISSING)))
+
+
 def _combine(flags: Iterable[QCFlag]) -> QCFlag:
-    arrays = [np.array([flag], dtype=np.uint8) for flag in flags]
-    if not arrays:
-        return QCFlag.NOT_EVALUATED
-    return QCFlag(int(qc_combine(*arrays)[0]))
+    """The scalar twin of :func:`~stations.qc.qc_combine` (same precedence, no arrays)."""
+    return max(flags, key=PRECEDENCE_RANK.__getitem__, default=QCFlag.NOT_EVALUATED)

@@ -91,3 +91,17 @@ def ensure_topics(admin: KafkaAdminClient, specs: Iterable[TopicSpec]) -> list[T
         return states
     except KafkaError as exc:
         raise TopicError(f"Kafka refused the topic request: {exc}") from exc
+
+
+def publish_all(bootstrap: str, topic: str, messages: Iterable[tuple[bytes | None, bytes]]) -> None:
+    """Send (key, value) messages with acks=all and wait until the broker has them all (tests,
+    benchmarks and one-off loads; the CLI commands keep their own producers for progress)."""
+    from kafka import KafkaProducer
+
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=20)
+    try:
+        for key, value in messages:
+            producer.send(topic, key=key, value=value)
+        producer.flush(timeout=120)
+    finally:
+        producer.close()

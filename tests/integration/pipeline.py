@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from kafka import KafkaConsumer, KafkaProducer
+from kafka import KafkaConsumer
 
 from stations.assessment import Assessor, History
 from stations.cnemc import read_cnemc
@@ -19,6 +19,7 @@ from stations.qc_limits import load_qc_limits
 from stations.registry import load_registry
 from stations.report import ReportError
 from stations.rules_config import load_rules
+from streams.topics import publish_all
 
 DATA = Path(__file__).parents[1] / "data" / "cnemc-2021-04" / "江苏省"
 
@@ -53,13 +54,7 @@ def expected_outcome(messages: list[tuple[bytes | None, bytes]]) -> dict[str, An
 
 
 def produce(bootstrap: str, topic: str, messages: list[tuple[bytes | None, bytes]]) -> None:
-    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=10)
-    try:
-        for key, value in messages:
-            producer.send(topic, key=key, value=value)
-        producer.flush(timeout=60)
-    finally:
-        producer.close()
+    publish_all(bootstrap, topic, messages)
 
 
 class TopicReader:
