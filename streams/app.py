@@ -50,23 +50,10 @@ def broker_credentials(settings: Settings) -> Any:
     return None
 
 
-def create_app(settings: Settings) -> tuple[faust.App, Topics]:
-    """The worker's application with every agent registered."""
-    from stations.assessment import Assessor
-    from stations.qc_limits import load_qc_limits
-    from stations.registry import load_registry
-    from stations.rules_config import load_rules
-    from streams.agents import check
-
-    registry = load_registry(settings.registry_path)
-    assessor = Assessor(
-        registry,
-        load_qc_limits(settings.qc_path, registry=registry),
-        load_rules(settings.rules_path, registry=registry),
-        future_tolerance=timedelta(minutes=settings.future_tolerance_minutes),
-    )
+def _faust_app(settings: Settings, app_id: str, web_port: int) -> tuple[faust.App, Topics]:
+    """A Faust application on the configured brokers with the project's topics (raw bytes)."""
     app = faust.App(
-        settings.app_id,
+        app_id,
         broker=[f"kafka://{server}" for server in settings.kafka_bootstrap_servers.split(",")],
         broker_credentials=broker_credentials(settings),
         broker_client_id=settings.kafka_client_id,
@@ -81,7 +68,7 @@ def create_app(settings: Settings) -> tuple[faust.App, Topics]:
         web_enabled=True,
         web_bind=settings.worker_web_host,
         web_host=settings.worker_web_host,
-        web_port=settings.worker_web_port,
+        web_port=web_port,
         autodiscover=False,
     )
 
@@ -102,5 +89,42 @@ def create_app(settings: Settings) -> tuple[faust.App, Topics]:
         breaches=raw_topic(settings.topic_breaches),
         alerts=raw_topic(settings.topic_alerts),
     )
+    return app, topics
+
+
+def create_app(settings: Settings) -> tuple[faust.App, Topics]:
+    """The worker's application with the check agent registered."""
+    from stations.assessment import Assessor
+    from stations.qc_limits import load_qc_limits
+    from stations.registry import load_registry
+    from stations.rules_config import load_rules
+    from streams.agents import check
+
+    registry = load_registry(settings.registry_path)
+    assessor = Assessor(
+        registry,
+        load_qc_limits(settings.qc_path, registry=registry),
+        load_rules(settings.rules_path, registry=registry),
+        future_tolerance=timedelta(minutes=settings.future_tolerance_minutes),
+    )
+    app, topics = _faust_app(settings, settings.app_id, settings.worker_web_port)
     check.register(app, topics, assessor)
     return app, topics
+
+
+def create_store_app(settings: Settings) -> tuple[faust.App, Topics, Any]:
+    """The store worker's application: assessed reports and rule events into InfluxDB. Its own
+    consumer group, so an InfluxDB outage never holds up checks and alerts. Returns the writer
+    too (its counters)."""
+    from streams.agents import store
+    from streams.store.influx import influx_sender
+    from streams.store.writer import Backoff, BatchWriter
+
+    token = settings.influx_token_value()
+    app, topics = _faust_app(settings, settings.store_app_id, settings.store_web_port)
+    writer = BatchWriter(
+        influx_sender(settings.influx_url, token, settings.influx_org, settings.influx_bucket),
+        Backoff(maximum=settings.store_retry_max_seconds),
+    )
+    store.register(app, topics, writer, settings.store_batch_size, settings.store_flush_seconds)
+    return app, topics, writer

@@ -8,6 +8,7 @@ command that needs them (``Settings()``) and passed in; nothing builds them at i
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -19,6 +20,12 @@ SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
 
 #: Values that must never be used as a real secret outside development.
 PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "password", "123456"})
+
+
+def local_state_dir() -> Path:
+    """Where the local servers keep data, logs and credentials (BASIN_STATE_DIR, shared by the
+    deploy/local scripts)."""
+    return Path(os.environ.get("BASIN_STATE_DIR") or Path.home() / ".local/state/basinwatch")
 
 
 class Settings(BaseSettings):
@@ -116,6 +123,34 @@ class Settings(BaseSettings):
     )
     worker_log_level: str = Field("info", description="Log level of the worker.")
 
+    # --- InfluxDB and the store worker -------------------------------------------------------
+    influx_url: str = Field("http://127.0.0.1:8086", description="InfluxDB 2.x base URL.")
+    influx_org: str = Field("basinwatch", description="InfluxDB organisation.")
+    influx_bucket: str = Field("basinwatch", description="InfluxDB bucket of all measurements.")
+    influx_token: SecretStr | None = Field(
+        None,
+        description="InfluxDB API token (secret); unset: read from BASIN_INFLUX_CREDENTIALS_FILE.",
+    )
+    influx_credentials_file: Path = Field(
+        default_factory=lambda: local_state_dir() / "influxdb" / "credentials.env",
+        description="File with BASIN_INFLUX_TOKEN=... written by deploy/local/influxdb.sh.",
+    )
+    store_app_id: str = Field(
+        "basinwatch-store", description="Faust application id of the store worker (its group)."
+    )
+    store_batch_size: int = Field(
+        2000, ge=1, description="Points per InfluxDB write at most (also the memory bound)."
+    )
+    store_flush_seconds: float = Field(
+        1.0, gt=0, description="Longest wait before a partial batch is written."
+    )
+    store_retry_max_seconds: float = Field(
+        30.0, gt=0, description="Longest back-off between write attempts while InfluxDB is down."
+    )
+    store_web_port: int = Field(
+        6067, ge=1, le=65535, description="Port of the store worker's web server."
+    )
+
     @model_validator(mode="after")
     def _check_security(self) -> Settings:
         protocol = self.kafka_security_protocol
@@ -134,6 +169,22 @@ class Settings(BaseSettings):
                     "(placeholders are allowed only with BASIN_ENVIRONMENT=development)"
                 )
         return self
+
+    def influx_token_value(self) -> str:
+        """The InfluxDB token: BASIN_INFLUX_TOKEN, else the credentials file; an error naming
+        both when neither has one."""
+        if self.influx_token is not None and self.influx_token.get_secret_value():
+            return self.influx_token.get_secret_value()
+        path = self.influx_credentials_file
+        if path.is_file():
+            for line in path.read_text(encoding="utf-8").splitlines():
+                name, _, value = line.partition("=")
+                if name.strip() == "BASIN_INFLUX_TOKEN" and value.strip():
+                    return value.strip()
+        raise ValueError(
+            f"no InfluxDB token: set BASIN_INFLUX_TOKEN or run deploy/local/influxdb.sh start "
+            f"(it writes {path})"
+        )
 
     @property
     def topics(self) -> tuple[str, ...]:

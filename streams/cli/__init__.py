@@ -10,7 +10,7 @@ import click
 from streams.cli.config import config
 from streams.cli.domain import classify, stations
 from streams.cli.history import import_
-from streams.cli.kafka import topics, worker
+from streams.cli.kafka import store, topics, worker
 from streams.cli.simulate import simulate
 from streams.cli.watch import watch
 
@@ -29,6 +29,7 @@ def main() -> None:
 main.add_command(config)
 main.add_command(topics)
 main.add_command(worker)
+main.add_command(store)
 main.add_command(classify)
 main.add_command(stations)
 main.add_command(import_)

@@ -57,3 +57,27 @@ def worker() -> None:
     settings.worker_data_dir.mkdir(parents=True, exist_ok=True)
     app, _ = create_app(settings)
     faust.Worker(app, loglevel=settings.worker_log_level).execute_from_commandline()
+
+
+@click.command()
+def store() -> None:
+    """Run the store worker: assessed reports and rule events into InfluxDB (at least once).
+
+    Its own consumer group (BASIN_STORE_APP_ID), so checks and alerts go on while InfluxDB is
+    down; it waits and retries, and commits only what InfluxDB has stored. The token comes from
+    BASIN_INFLUX_TOKEN or the file deploy/local/influxdb.sh writes.
+
+    \b
+    Example:
+      BASIN_INFLUX_URL=http://127.0.0.1:8086 basin store
+    """
+    import faust
+
+    from streams.app import create_store_app
+
+    settings = load_settings()
+    try:
+        app, _, _ = create_store_app(settings)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    faust.Worker(app, loglevel=settings.worker_log_level).execute_from_commandline()

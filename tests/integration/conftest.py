@@ -13,12 +13,14 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from kafka.admin import KafkaAdminClient, NewTopic
 
 REPO = Path(__file__).resolve().parents[2]
 KAFKA_SH = REPO / "deploy" / "local" / "kafka.sh"
+INFLUX_SH = REPO / "deploy" / "local" / "influxdb.sh"
 BOOTSTRAP = "127.0.0.1:9092"
 
 
@@ -29,12 +31,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def kafka_script(action: str) -> None:
+    server_script(KAFKA_SH, action)
+
+
+def server_script(script: Path, action: str) -> None:
+    """Run a deploy/local script; the test fails (never skips) when it does."""
     result = subprocess.run(
-        [str(KAFKA_SH), action], capture_output=True, text=True, timeout=900, check=False
+        [str(script), action], capture_output=True, text=True, timeout=3600, check=False
     )
     if result.returncode != 0:
         pytest.fail(
-            f"deploy/local/kafka.sh {action} failed (exit {result.returncode}):\n"
+            f"deploy/local/{script.name} {action} failed (exit {result.returncode}):\n"
             f"{result.stdout}\n{result.stderr}",
             pytrace=False,
         )
@@ -45,6 +52,56 @@ def kafka() -> str:
     """The local broker, installed and started by deploy/local/kafka.sh (idempotent)."""
     kafka_script("start")
     return BOOTSTRAP
+
+
+@dataclass(frozen=True)
+class Influx:
+    """The local InfluxDB and one bucket of one test."""
+
+    url: str
+    org: str
+    token: str
+    bucket: str
+
+    def env(self) -> dict[str, str]:
+        return {
+            "BASIN_INFLUX_URL": self.url,
+            "BASIN_INFLUX_ORG": self.org,
+            "BASIN_INFLUX_TOKEN": self.token,
+            "BASIN_INFLUX_BUCKET": self.bucket,
+        }
+
+    def client(self) -> Any:
+        from influxdb_client import InfluxDBClient
+
+        return InfluxDBClient(url=self.url, token=self.token, org=self.org, timeout=30_000)
+
+
+@pytest.fixture(scope="session")
+def influx_server() -> dict[str, str]:
+    """The local InfluxDB 2.x, built (once per machine), started and onboarded by
+    deploy/local/influxdb.sh; its credentials as the script wrote them."""
+    server_script(INFLUX_SH, "start")
+    from streams.settings import Settings
+
+    settings = Settings()
+    return {
+        "url": settings.influx_url,
+        "org": settings.influx_org,
+        "token": settings.influx_token_value(),
+    }
+
+
+@pytest.fixture
+def influx(influx_server: dict[str, str], request: pytest.FixtureRequest) -> Iterator[Influx]:
+    """A fresh bucket for one test, deleted afterwards."""
+    name = f"t-{request.node.name[:40]}-{uuid.uuid4().hex[:8]}"
+    server = Influx(bucket=name, **influx_server)
+    with server.client() as client:
+        bucket = client.buckets_api().create_bucket(bucket_name=name, org=server.org)
+    yield server
+    with server.client() as client:
+        client.buckets_api().delete_bucket(bucket)
 
 
 @dataclass
@@ -102,11 +159,11 @@ def topics(kafka: str, request: pytest.FixtureRequest) -> TopicSet:
 class Worker:
     """A `basin worker` subprocess; its output goes to a log file shown when something fails."""
 
-    def __init__(self, env: dict[str, str], log: Path) -> None:
+    def __init__(self, env: dict[str, str], log: Path, command: str = "worker") -> None:
         self.log = log
         self._file = log.open("wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streams", "worker"],
+            [sys.executable, "-m", "streams", command],
             cwd=REPO,
             env=env,
             stdout=self._file,
@@ -149,10 +206,12 @@ def start_worker(tmp_path: Path) -> Iterator[object]:
     """Start `basin worker` subprocesses; all are stopped at the end of the test."""
     workers: list[Worker] = []
 
-    def start(env: dict[str, str], name: str = "worker") -> Worker:
+    def start(env: dict[str, str], name: str = "worker", command: str = "worker") -> Worker:
         env = env | {"BASIN_WORKER_DATA_DIR": str(tmp_path / f"{name}-data")}
         env.setdefault("BASIN_WORKER_WEB_PORT", str(_free_port()))
-        worker = Worker(env, tmp_path / f"{name}.log")
+        env.setdefault("BASIN_STORE_WEB_PORT", str(_free_port()))
+        env.setdefault("BASIN_STORE_APP_ID", env.get("BASIN_APP_ID", "basinwatch") + "-store")
+        worker = Worker(env, tmp_path / f"{name}.log", command)
         workers.append(worker)
         return worker
 

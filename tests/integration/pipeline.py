@@ -40,6 +40,7 @@ def expected_outcome(messages: list[tuple[bytes | None, bytes]]) -> dict[str, An
     assessed = 0
     rejected: Counter[str] = Counter()
     events: list[str] = []
+    docs: list[dict[str, Any]] = []
     for _, raw in messages:
         try:
             report = assessor.check(raw, datetime.now(UTC))
@@ -50,7 +51,14 @@ def expected_outcome(messages: list[tuple[bytes | None, bytes]]) -> dict[str, An
         histories[report.station] = outcome.history
         assessed += 1
         events.extend(e["id"] for e in outcome.events)
-    return {"assessed": assessed, "rejected": dict(rejected), "events": sorted(events)}
+        docs.append(outcome.assessed)
+        docs.extend(outcome.events)
+    return {
+        "assessed": assessed,
+        "rejected": dict(rejected),
+        "events": sorted(events),
+        "docs": docs,  # assessed reports and events, as the worker writes them
+    }
 
 
 def produce(bootstrap: str, topic: str, messages: list[tuple[bytes | None, bytes]]) -> None:

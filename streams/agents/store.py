@@ -1,0 +1,92 @@
+"""The store agent: assessed reports and rule events into InfluxDB, at least once.
+
+It takes messages in batches (``BASIN_STORE_BATCH_SIZE`` or ``BASIN_STORE_FLUSH_SECONDS``,
+whichever comes first), turns them into points (:mod:`streams.store.points`) and waits until
+InfluxDB has stored them (:class:`~streams.store.writer.BatchWriter` retries while it is down).
+Only then does the batch count as processed, so the consumer commits only offsets whose points are
+written. While InfluxDB is down the agent waits: the batch stays in memory and nothing more is
+taken (backpressure, bounded by the batch size and Faust's stream buffer).
+
+A message that cannot become points, or whose points InfluxDB refuses (HTTP 400), goes to the
+rejected topic with its original bytes and the reason (``store_invalid``, ``store_rejected``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import faust
+
+from streams.deadletter import Source, dead_letter
+from streams.store.points import PointError, assessed_points, event_point, line_protocol
+from streams.store.writer import BatchWriter, DataRejected, StoreConfigError
+
+log = logging.getLogger(__name__)
+
+
+def message_lines(topic: str, assessed_topic: str, value: bytes | None) -> list[str]:
+    """The line protocol of one message of the assessed or the breaches topic; PointError."""
+    try:
+        doc = json.loads(value or b"")
+    except ValueError as exc:
+        raise PointError(f"not JSON: {exc}") from exc
+    if not isinstance(doc, dict):
+        raise PointError("not a JSON object")
+    if topic == assessed_topic:
+        return line_protocol(assessed_points(doc))
+    return line_protocol([event_point(doc)])
+
+
+def register(
+    app: faust.App,
+    topics: Any,
+    writer: BatchWriter,
+    batch_size: int,
+    flush_seconds: float,
+) -> None:
+    """Declare the store agent on the assessed and breaches topics."""
+    source = app.topic(
+        topics.assessed.get_topic_name(),
+        topics.breaches.get_topic_name(),
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+    )
+    assessed_topic = topics.assessed.get_topic_name()
+
+    async def reject(message: Any, reason: str, detail: str) -> None:
+        where = Source(message.topic, message.partition, message.offset)
+        letter = dead_letter(message.value, message.key, where, reason, detail)
+        await (await topics.rejected.send(key=message.key, value=letter))
+
+    async def store_batch(messages: Sequence[Any]) -> None:
+        batch: list[tuple[Any, list[str]]] = []
+        for message in messages:
+            try:
+                batch.append((message, message_lines(message.topic, assessed_topic, message.value)))
+            except PointError as exc:
+                await reject(message, "store_invalid", str(exc))
+        try:
+            await writer.write([line for _, lines in batch for line in lines])
+        except DataRejected:
+            # find the messages InfluxDB refuses; the others are written one by one
+            for message, lines in batch:
+                try:
+                    await writer.write(lines)
+                except DataRejected as exc:
+                    writer.stats.rejected_lines += len(lines)
+                    await reject(message, "store_rejected", f"InfluxDB refused the points: {exc}")
+
+    @app.agent(source, name="store")
+    async def store(stream: Any) -> None:
+        async for events in stream.take_events(batch_size, within=flush_seconds):
+            try:
+                await store_batch([event.message for event in events])
+            except StoreConfigError as exc:
+                log.critical("%s", exc)
+                await app.crash(exc)
+                raise
