@@ -1,6 +1,7 @@
 """The read side of the time series: what the boards and the monthly exports ask InfluxDB.
 
-All queries are Flux with parameters (``params.*``), never strings pasted into the query. Times are
+All queries are Flux with parameters (influxdb-client binds ``p_*`` as Flux options), never
+strings pasted into the query. Times are
 UTC in InfluxDB; a month is a calendar month in Beijing time (Asia/Shanghai, UTC+8), as the
 bureaus report it. Statistics use QC-good values only (qc = 1).
 """
@@ -14,11 +15,11 @@ from typing import Any
 from stations.hj212 import BEIJING
 
 LATEST = """
-from(bucket: params.bucket)
-  |> range(start: time(v: params.start))
-  |> filter(fn: (r) => r._measurement == params.measurement)
+from(bucket: p_bucket)
+  |> range(start: p_start)
+  |> filter(fn: (r) => r._measurement == p_measurement)
   |> filter(fn: (r) => r._field == "value" or r._field == "qc")
-  |> filter(fn: (r) => params.station == "" or r.station == params.station)
+  |> filter(fn: (r) => p_station == "" or r.station == p_station)
   |> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")
   |> group(columns: ["station", "parameter"])
   |> sort(columns: ["_time"])
@@ -27,10 +28,10 @@ from(bucket: params.bucket)
 """
 
 SERIES = """
-from(bucket: params.bucket)
-  |> range(start: time(v: params.start), stop: time(v: params.stop))
-  |> filter(fn: (r) => r._measurement == params.measurement)
-  |> filter(fn: (r) => r.station == params.station and r.parameter == params.parameter)
+from(bucket: p_bucket)
+  |> range(start: p_start, stop: p_stop)
+  |> filter(fn: (r) => r._measurement == p_measurement)
+  |> filter(fn: (r) => r.station == p_station and r.parameter == p_parameter)
   |> filter(fn: (r) => r._field == "value" or r._field == "qc")
   |> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")
   |> group()
@@ -38,15 +39,15 @@ from(bucket: params.bucket)
 """
 
 MONTHLY = """
-from(bucket: params.bucket)
-  |> range(start: time(v: params.start), stop: time(v: params.stop))
-  |> filter(fn: (r) => r._measurement == params.measurement)
+from(bucket: p_bucket)
+  |> range(start: p_start, stop: p_stop)
+  |> filter(fn: (r) => r._measurement == p_measurement)
   |> filter(fn: (r) => r._field == "value" or r._field == "qc")
   |> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")
   |> filter(fn: (r) => r.qc == 1 and exists r.value)
   |> group(columns: ["station", "station_name", "jurisdiction", "parameter"])
   |> reduce(
-      identity: {n: 0, total: 0.0, low: 1.0e308, high: -1.0e308},
+      identity: {n: 0, total: 0.0, low: 1000000000000.0, high: -1000000000000.0},
       fn: (r, accumulator) => ({
         n: accumulator.n + 1,
         total: accumulator.total + r.value,
@@ -101,7 +102,8 @@ class Queries:
         self.org = org
 
     def _rows(self, flux: str, **params: Any) -> list[dict[str, Any]]:
-        tables = self._api.query(flux, org=self.org, params={"bucket": self.bucket, **params})
+        bound = {f"p_{name}": value for name, value in {"bucket": self.bucket, **params}.items()}
+        tables = self._api.query(flux, org=self.org, params=bound)
         return [record.values for table in tables for record in table.records]
 
     def latest(
@@ -109,7 +111,7 @@ class Queries:
     ) -> list[Reading]:
         """The newest value of every station and parameter since ``since`` (one station if
         given), whatever its QC flag (boards colour by ``qc``)."""
-        rows = self._rows(LATEST, start=since.isoformat(), station=station, measurement=measurement)
+        rows = self._rows(LATEST, start=since, station=station, measurement=measurement)
         return sorted((_reading(row) for row in rows), key=lambda r: (r.station, r.parameter))
 
     def series(
@@ -123,8 +125,8 @@ class Queries:
         """One station's values of one parameter in [start, stop), oldest first."""
         rows = self._rows(
             SERIES,
-            start=start.isoformat(),
-            stop=stop.isoformat(),
+            start=start,
+            stop=stop,
             station=station,
             parameter=parameter,
             measurement=measurement,
@@ -134,9 +136,7 @@ class Queries:
     def monthly(self, month: str, measurement: str = "water_quality") -> list[MonthlyAggregate]:
         """Count, mean, minimum and maximum of the QC-good values per station and parameter."""
         start, stop = month_range(month)
-        rows = self._rows(
-            MONTHLY, start=start.isoformat(), stop=stop.isoformat(), measurement=measurement
-        )
+        rows = self._rows(MONTHLY, start=start, stop=stop, measurement=measurement)
         return [
             MonthlyAggregate(
                 station=row["station"],

@@ -1,0 +1,83 @@
+"""The boards' and exports' queries against a real InfluxDB holding the published April 2021
+results, checked against the same numbers computed from the documents in Python."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+import pytest
+from influxdb_client import WritePrecision
+from influxdb_client.client.write_api import SYNCHRONOUS
+
+from stations import hj212
+from streams.store.points import assessed_points, line_protocol
+from streams.store.queries import Queries, month_range
+from tests.integration.conftest import Influx
+from tests.integration.pipeline import expected_outcome, published_reports
+
+
+@pytest.fixture
+def loaded(influx: Influx) -> tuple[Queries, list[dict]]:
+    docs = [d for d in expected_outcome(published_reports())["docs"] if "values" in d]
+    lines = [line for doc in docs for line in line_protocol(assessed_points(doc))]
+    with influx.client() as client:
+        client.write_api(write_options=SYNCHRONOUS).write(
+            bucket=influx.bucket, record=lines, write_precision=WritePrecision.S
+        )
+    client = influx.client()
+    yield Queries(client.query_api(), influx.bucket, influx.org), docs
+    client.close()
+
+
+def good_values(docs: list[dict]) -> dict[tuple[str, str], list[tuple[datetime, float]]]:
+    out: dict[tuple[str, str], list[tuple[datetime, float]]] = defaultdict(list)
+    for doc in docs:
+        at = datetime.fromisoformat(doc["observed_at"])
+        for name, entry in doc["values"].items():
+            if entry["qc"] == 1 and entry["value"] is not None:
+                out[(doc["station"], name)].append((at, entry["value"]))
+    return out
+
+
+def test_monthly_aggregates_match_the_documents(loaded: tuple[Queries, list[dict]]) -> None:
+    queries, docs = loaded
+    start, stop = month_range("2021-04")
+    expected = {
+        key: [v for at, v in series if start <= at < stop]
+        for key, series in good_values(docs).items()
+    }
+    expected = {key: values for key, values in expected.items() if values}
+    found = {(a.station, a.parameter): a for a in queries.monthly("2021-04")}
+    assert set(found) == set(expected)
+    for key, values in expected.items():
+        row = found[key]
+        assert row.count == len(values), key
+        assert row.mean == pytest.approx(sum(values) / len(values)), key
+        assert (row.minimum, row.maximum) == (min(values), max(values)), key
+    assert found[("JS-TH-028", "tp")].station_name == "西山"
+    assert queries.monthly("2021-05") == []
+
+
+def test_series_and_latest_of_a_station(loaded: tuple[Queries, list[dict]]) -> None:
+    queries, docs = loaded
+    mine = sorted((d for d in docs if d["station"] == "JS-TH-028"), key=lambda d: d["observed_at"])
+    start = datetime(2021, 3, 1, tzinfo=hj212.BEIJING)
+    series = queries.series("JS-TH-028", "tp", start, start + timedelta(days=92))
+    assert [(r.time, r.value, r.qc) for r in series] == [
+        (
+            datetime.fromisoformat(d["observed_at"]),
+            d["values"]["tp"]["value"],
+            d["values"]["tp"]["qc"],
+        )
+        for d in mine
+        if "tp" in d["values"]
+    ]
+    latest = {r.parameter: r for r in queries.latest(start, station="JS-TH-028")}
+    newest = mine[-1]
+    assert set(latest) == set(newest["values"])
+    for name, entry in newest["values"].items():
+        assert latest[name].time == datetime.fromisoformat(newest["observed_at"])
+        assert (latest[name].value, latest[name].qc) == (entry["value"], entry["qc"])
+    everyone = queries.latest(start)
+    assert {r.station for r in everyone} == {d["station"] for d in docs}

@@ -1,0 +1,100 @@
+"""Assessed reports and events as InfluxDB points: tags, fields, second precision, no NaN."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from stations.assessment import Assessor, History
+from stations.qc_limits import load_qc_limits
+from stations.registry import load_registry
+from stations.report import Reading, Report
+from stations.rules_config import load_rules
+from streams.agents.store import message_lines
+from streams.store.points import PointError, assessed_points, event_point, line_protocol
+
+
+def assessed(values: dict[str, tuple[float | None, str, str]]) -> dict[str, Any]:
+    registry = load_registry()
+    assessor = Assessor(registry, load_qc_limits(registry=registry), load_rules(registry=registry))
+    at = datetime(2021, 4, 6, 8, tzinfo=UTC)
+    report = Report(
+        station="JS-TH-028",
+        observed_at=at,
+        received_at=at,
+        source="test",
+        readings={k: Reading(v, unit, flag) for k, (v, unit, flag) in values.items()},
+    )
+    return assessor.assess(report, History()).assessed
+
+
+GOOD = {
+    "ph": (7.9, "dimensionless", "N"),
+    "do": (8.2, "mg/L", "N"),
+    "codmn": (4.1, "mg/L", "N"),
+    "nh3n": (0.21, "mg/L", "N"),
+    "tp": (0.062, "mg/L", "N"),
+}
+
+
+def test_one_point_per_parameter_and_one_assessment_with_station_tags() -> None:
+    lines = line_protocol(assessed_points(assessed(GOOD)))
+    wq = [line for line in lines if line.startswith("water_quality,")]
+    assert len(wq) == 5
+    tp = next(line for line in wq if "parameter=tp" in line)
+    assert tp.startswith("water_quality,basin=")
+    assert "station=JS-TH-028" in tp and "station_name=西山" in tp and "jurisdiction=JS" in tp
+    assert "value=0.062" in tp and "qc=1i" in tp and "class=4i" in tp  # lake TP 0.05-0.1: Ⅳ
+    assert tp.endswith(" 1617696000"), "second precision"
+    (assessment,) = [line for line in lines if line.startswith("assessment,")]
+    assert "class=4i" in assessment and 'limiting="tp"' in assessment
+    assert "target_met=true" in assessment  # lake target Ⅳ
+    assert not [line for line in lines if line.startswith("qc,")], "all good: no QC points"
+
+
+def test_missing_and_flagged_values_are_never_numbers_and_say_why() -> None:
+    values = GOOD | {"tp": (None, "mg/L", "N"), "nh3n": (0.3, "mg/L", "M")}
+    lines = line_protocol(assessed_points(assessed(values)))
+    tp = next(
+        line for line in lines if line.startswith("water_quality,") and "parameter=tp" in line
+    )
+    assert "value=" not in tp and "qc=9i" in tp and "nan" not in tp.lower()
+    qc = {
+        line.split("parameter=")[1].split(",")[0].split(" ")[0]: line
+        for line in lines
+        if line.startswith("qc,")
+    }
+    assert set(qc) == {"tp", "nh3n"}
+    assert "flag=4i" in qc["nh3n"] and "maintenance" in qc["nh3n"]
+    assessment = next(line for line in lines if line.startswith("assessment,"))
+    assert " class=" not in assessment and ",class=" not in assessment, "no class without all five"
+    assert "target_met" not in assessment
+
+
+def test_event_point_and_bad_documents() -> None:
+    event = {
+        "id": "JS-TH-028:target-class:breach:2021-04-06T08:00:00+00:00",
+        "kind": "breach",
+        "station": "JS-TH-028",
+        "station_name": "西山",
+        "rule": "target-class",
+        "parameter": "class",
+        "observed": 5.0,
+        "limit": 4.0,
+        "severity": "warning",
+        "jurisdictions": ["JS", "TBA"],
+        "observed_at": "2021-04-06T08:00:00+00:00",
+        "message": "超标",
+    }
+    (line,) = line_protocol([event_point(event)])
+    assert line.startswith("breaches,kind=breach,parameter=class,rule=target-class")
+    assert 'jurisdictions="JS,TBA"' in line and line.endswith(" 1617696000")
+    with pytest.raises(PointError, match="observed_at"):
+        event_point(event | {"observed_at": "yesterday"})
+    with pytest.raises(PointError, match="not JSON"):
+        message_lines("a", "a", b"\xff{")
+    with pytest.raises(PointError, match="assessed report"):
+        message_lines("a", "a", json.dumps({"observed_at": "2021-04-06T08:00:00+00:00"}).encode())
