@@ -30,6 +30,8 @@ down:
 	deploy/local/down.sh
 
 test: setup
+	deploy/local/kafka.sh install
+	deploy/local/influxdb.sh install
 	$(BIN)/python -m pytest tests
 
 unit: setup
@@ -51,8 +53,9 @@ demo: setup
 	deploy/local/demo.sh
 
 bench: setup
-	deploy/local/kafka.sh start
+	deploy/local/up.sh
 	$(BIN)/python -m bench.check_throughput --count 10000
+	$(BIN)/python -m bench.store_throughput --count 3000
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

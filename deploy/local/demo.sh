@@ -13,7 +13,7 @@ mkdir -p "$state"
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
-step "local servers (Kafka 3.9, KRaft, 127.0.0.1:9092) and topics"
+step "local servers (Kafka 3.9, KRaft, 127.0.0.1:9092; InfluxDB 2.9, 127.0.0.1:8086) and topics"
 "$here/up.sh"
 
 step "station registry: $(ls stations/data/stations.yaml)"
@@ -23,20 +23,26 @@ step "GB 3838-2002 classes of the real published results (CNEMC, 37 Jiangsu sect
 "$basin" classify --format cnemc --year 2021 --summary "$data"/*.csv >"$state/classified.jsonl"
 echo "one JSON line per result in $state/classified.jsonl"
 
-step "worker"
-if [ -f "$state/worker.pid" ] && kill -0 "$(cat "$state/worker.pid")" 2>/dev/null; then
-    echo "already running (pid $(cat "$state/worker.pid"))"
-else
-    nohup "$basin" worker >"$state/worker.log" 2>&1 </dev/null &
-    echo $! >"$state/worker.pid"
+start_process() {  # name, then the basin command
+    local name="$1"; shift
+    if [ -f "$state/$name.pid" ] && kill -0 "$(cat "$state/$name.pid")" 2>/dev/null; then
+        echo "$name already running (pid $(cat "$state/$name.pid"))"
+        return
+    fi
+    nohup "$basin" "$@" >"$state/$name.log" 2>&1 </dev/null &
+    echo $! >"$state/$name.pid"
     for _ in $(seq 1 90); do
-        grep -q "Worker]: Ready" "$state/worker.log" && break
-        kill -0 "$(cat "$state/worker.pid")" 2>/dev/null || { tail -n 40 "$state/worker.log"; exit 1; }
+        grep -q "Worker]: Ready" "$state/$name.log" && break
+        kill -0 "$(cat "$state/$name.pid")" 2>/dev/null || { tail -n 40 "$state/$name.log"; exit 1; }
         sleep 1
     done
-    grep -q "Worker]: Ready" "$state/worker.log" || { echo "worker not ready in 90 s"; exit 1; }
-    echo "started (pid $(cat "$state/worker.pid")), log $state/worker.log"
-fi
+    grep -q "Worker]: Ready" "$state/$name.log" || { echo "$name not ready in 90 s"; exit 1; }
+    echo "$name started (pid $(cat "$state/$name.pid")), log $state/$name.log"
+}
+
+step "worker (checks, QC, classes, breaches) and store (InfluxDB writer)"
+start_process worker worker
+start_process store store
 
 step "publishing the real results as station reports, plus two bad messages"
 "$basin" import cnemc --year 2021 "$data"/*.csv
@@ -54,14 +60,23 @@ PY
 step "simulated stations: 2,000 reports of the whole registry with faults (seed 1)"
 "$basin" simulate --count 2000 --seed 1
 
-step "live counts for ${watch_seconds} s (Ctrl-C to stop early)"
+step "stations in real time (240x) and live counts for ${watch_seconds} s (Ctrl-C to stop early)"
+"$basin" simulate --realtime --speed 240 --duration "$watch_seconds" >"$state/simulate.log" 2>&1 &
 "$basin" watch --duration "$watch_seconds"
+wait || true
+
+step "what the boards read from InfluxDB: latest values at 西山 (JS-TH-028)"
+"$basin" query latest --station JS-TH-028 --days 3650
 
 cat <<EOF
 
-Still running: Kafka (127.0.0.1:9092) and the worker (pid $(cat "$state/worker.pid")).
+Still running: Kafka (127.0.0.1:9092), InfluxDB (http://127.0.0.1:8086, credentials in
+$state/influxdb/credentials.env), the worker (pid $(cat "$state/worker.pid")) and the store
+(pid $(cat "$state/store.pid")).
 Where to look:
   worker log         $state/worker.log
+  store log          $state/store.log
+  InfluxDB           .venv/bin/basin query latest | .venv/bin/basin query monthly --month 2021-04
   Kafka log          $state/kafka/kafka.log
   live counts        .venv/bin/basin watch
   topics             .venv/bin/basin topics ensure

@@ -2,10 +2,12 @@
 # Stop the local stack (idempotent); data stays in ~/.local/state/basinwatch.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-repo="$(cd "$here/../.." && pwd)"
 state="${BASIN_STATE_DIR:-$HOME/.local/state/basinwatch}"
-if [ -f "$state/worker.pid" ] && kill -0 "$(cat "$state/worker.pid")" 2>/dev/null; then
-    kill -TERM "$(cat "$state/worker.pid")" && echo "[down] worker stopped" >&2
-fi
-rm -f "$state/worker.pid"
+for name in store worker; do
+    if [ -f "$state/$name.pid" ] && kill -0 "$(cat "$state/$name.pid")" 2>/dev/null; then
+        kill -TERM "$(cat "$state/$name.pid")" && echo "[down] $name stopped" >&2
+    fi
+    rm -f "$state/$name.pid"
+done
+"$here/influxdb.sh" stop
 "$here/kafka.sh" stop

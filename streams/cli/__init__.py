@@ -11,6 +11,7 @@ from streams.cli.config import config
 from streams.cli.domain import classify, stations
 from streams.cli.history import import_
 from streams.cli.kafka import store, topics, worker
+from streams.cli.query import query
 from streams.cli.simulate import simulate
 from streams.cli.watch import watch
 
@@ -30,6 +31,7 @@ main.add_command(config)
 main.add_command(topics)
 main.add_command(worker)
 main.add_command(store)
+main.add_command(query)
 main.add_command(classify)
 main.add_command(stations)
 main.add_command(import_)
