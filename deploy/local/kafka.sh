@@ -34,6 +34,8 @@ config="$state_dir/server.properties"
 
 say() { printf '[kafka] %s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }
+# shellcheck source=deploy/local/lib.sh
+. "$here/lib.sh"
 
 require_java() {
     command -v java >/dev/null || die "java not found: install OpenJDK 17 (apt-get install openjdk-17-jre-headless)"
@@ -181,34 +183,10 @@ start() {
     say "ready in $((SECONDS - started)) s (pid $(cat "$pid_file"))"
 }
 
-stop() {
-    local pid
-    if ! pid="$(running_pid)"; then
-        rm -f "$pid_file"
-        say "not running"
-        return 0
-    fi
-    say "stopping pid $pid"
-    kill -TERM "$pid"
-    local deadline=$((SECONDS + 60))
-    while kill -0 "$pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.5; done
-    if kill -0 "$pid" 2>/dev/null; then
-        say "still running after 60 s: SIGKILL"
-        kill -KILL "$pid" 2>/dev/null || true
-    fi
-    rm -f "$pid_file"
-    say "stopped"
-}
+stop() { stop_server; }
 
-status() {
-    local pid
-    if pid="$(running_pid)" && port_open && answers_metadata; then
-        say "running (pid $pid) on 127.0.0.1:$port, data in $data_dir"
-        return 0
-    fi
-    say "not running"
-    return 1
-}
+answers() { port_open && answers_metadata; }
+status() { server_status "127.0.0.1:$port"; }
 
 case "${1:-}" in
     install) install ;;
