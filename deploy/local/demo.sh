@@ -62,8 +62,10 @@ step "simulated stations: 2,000 reports of the whole registry with faults (seed 
 
 step "stations in real time (240x) and live counts for ${watch_seconds} s (Ctrl-C to stop early)"
 "$basin" simulate --realtime --speed 240 --duration "$watch_seconds" >"$state/simulate.log" 2>&1 &
+simulator=$!
 "$basin" watch --duration "$watch_seconds"
-wait || true
+wait "$simulator" || echo "the simulator failed: see $state/simulate.log"
+echo "simulator: $(tail -n 1 "$state/simulate.log")"
 
 step "what the boards read from InfluxDB: latest values at 西山 (JS-TH-028)"
 "$basin" query latest --station JS-TH-028 --days 3650
