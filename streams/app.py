@@ -117,14 +117,18 @@ def create_store_app(settings: Settings) -> tuple[faust.App, Topics, Any]:
     consumer group, so an InfluxDB outage never holds up checks and alerts. Returns the writer
     too (its counters)."""
     from streams.agents import store
-    from streams.store.influx import influx_sender
+    from streams.store.influx import InfluxSender
     from streams.store.writer import Backoff, BatchWriter
 
     token = settings.influx_token_value()
     app, topics = _faust_app(settings, settings.store_app_id, settings.store_web_port)
-    writer = BatchWriter(
-        influx_sender(settings.influx_url, token, settings.influx_org, settings.influx_bucket),
-        Backoff(maximum=settings.store_retry_max_seconds),
-    )
+    sender = InfluxSender(settings.influx_url, token, settings.influx_org, settings.influx_bucket)
+    writer = BatchWriter(sender, Backoff(maximum=settings.store_retry_max_seconds))
     store.register(app, topics, writer, settings.store_batch_size, settings.store_flush_seconds)
+
+    async def close_influx(app: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+        await sender.close()
+
+    app.on_before_shutdown.connect(close_influx)
+
     return app, topics, writer
