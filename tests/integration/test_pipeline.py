@@ -126,4 +126,3 @@ def test_seeded_simulation_with_faults_gives_the_expected_counts(
     wait_for(found, {"assessed": expected["assessed"], "rejected": rejected}, timeout=300)
     assert worker.stop() == 0, worker.output()[-3000:]
     check_outcome(found, expected, exact=True)
-
