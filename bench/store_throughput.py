@@ -37,7 +37,7 @@ from stations.registry import load_registry
 from stations.simulation import simulate
 from stations.simulation_faults import FaultRates
 from streams.settings import Settings
-from streams.store.points import assessed_points, event_point, line_protocol
+from streams.store.points import document_points, line_protocol
 from streams.topics import publish_all
 from tests.integration.pipeline import expected_outcome
 
@@ -48,10 +48,6 @@ def documents(count: int, seed: int) -> list[dict]:
     start = datetime(2021, 4, 1, tzinfo=hj212.BEIJING)
     emissions = simulate(load_registry(), count=count, seed=seed, faults=FaultRates(), start=start)
     return list(expected_outcome([(e.key, e.value) for e in emissions])["docs"])
-
-
-def lines_of(doc: dict) -> list[str]:
-    return line_protocol([event_point(doc)] if "rule" in doc else assessed_points(doc))
 
 
 @contextmanager
@@ -143,7 +139,7 @@ def main() -> None:
     args = parser.parse_args()
     settings = Settings()
     docs = documents(args.count, args.seed)
-    lines = [line for doc in docs for line in lines_of(doc)]
+    lines = [line for doc in docs for line in line_protocol(document_points(doc))]
     client = InfluxDBClient(
         url=settings.influx_url,
         token=settings.influx_token_value(),

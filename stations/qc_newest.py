@@ -16,7 +16,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
-from typing import Any
 
 from stations.qc import QCFlag
 
@@ -121,8 +120,3 @@ NEWEST: Mapping[str, Callable[..., Newest]] = MappingProxyType(
         "flat_line_test": flat_line_newest,
     }
 )
-
-
-def newest(name: str, values: Sequence[float], seconds: Sequence[float], **kwargs: Any) -> Newest:
-    """Run the newest-value twin of check ``name``."""
-    return NEWEST[name](values, seconds, **kwargs)

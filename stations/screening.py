@@ -139,7 +139,7 @@ def screen_value(
     for check in checks:
         result, before = check.run_newest(values, seconds)
         flags[check.name] = result
-        if check.name == "spike_test" and len(values) >= 2:
+        if before is not None:  # only the spike test judges the value before
             previous_spike = before
         if result in (QCFlag.SUSPECT, QCFlag.FAIL):
             reasons.append(f"{check.describe()}: {result.name.lower()} at {value:g}")

@@ -112,10 +112,9 @@ def create_app(settings: Settings) -> tuple[faust.App, Topics]:
     return app, topics
 
 
-def create_store_app(settings: Settings) -> tuple[faust.App, Topics, Any]:
+def create_store_app(settings: Settings) -> tuple[faust.App, Topics]:
     """The store worker's application: assessed reports and rule events into InfluxDB. Its own
-    consumer group, so an InfluxDB outage never holds up checks and alerts. Returns the writer
-    too (its counters)."""
+    consumer group, so an InfluxDB outage never holds up checks and alerts."""
     from streams.agents import store
     from streams.store.influx import InfluxSender
     from streams.store.writer import Backoff, BatchWriter
@@ -130,5 +129,4 @@ def create_store_app(settings: Settings) -> tuple[faust.App, Topics, Any]:
         await sender.close()
 
     app.on_before_shutdown.connect(close_influx)
-
-    return app, topics, writer
+    return app, topics

@@ -77,7 +77,7 @@ def store() -> None:
 
     settings = load_settings()
     try:
-        app, _, _ = create_store_app(settings)
+        app, _ = create_store_app(settings)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     faust.Worker(app, loglevel=settings.worker_log_level).execute_from_commandline()

@@ -124,6 +124,11 @@ def event_point(doc: Mapping[str, Any]) -> Point:
         raise PointError(f"rule event: {type(exc).__name__}: {exc}") from exc
 
 
+def document_points(doc: Mapping[str, Any]) -> list[Point]:
+    """The points of an assessed report or of a rule event (events name a ``rule``)."""
+    return [event_point(doc)] if "rule" in doc else assessed_points(doc)
+
+
 def line_protocol(points: Iterable[Point]) -> list[str]:
     """Points as line protocol with second precision (what is sent, and what tests count)."""
     return [point.to_line_protocol(precision=WritePrecision.S) for point in points]

@@ -19,7 +19,6 @@ from stations.qc_limits import load_qc_limits
 from stations.registry import load_registry
 from stations.report import ReportError
 from stations.rules_config import load_rules
-from streams.topics import publish_all
 
 DATA = Path(__file__).parents[1] / "data" / "cnemc-2021-04" / "江苏省"
 
@@ -59,10 +58,6 @@ def expected_outcome(messages: list[tuple[bytes | None, bytes]]) -> dict[str, An
         "events": sorted(events),
         "docs": docs,  # assessed reports and events, as the worker writes them
     }
-
-
-def produce(bootstrap: str, topic: str, messages: list[tuple[bytes | None, bytes]]) -> None:
-    publish_all(bootstrap, topic, messages)
 
 
 class TopicReader:

@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from streams.store.points import assessed_points, event_point, line_protocol
+from streams.store.points import document_points, line_protocol
 from tests.integration.conftest import Influx
 
 #: a field every point of the measurement has: one value of it per point
@@ -26,8 +26,7 @@ def expected_points(docs: Iterable[dict[str, Any]]) -> Counter[str]:
     """Distinct points (measurement, tags, time) per measurement that ``docs`` give."""
     keys: set[tuple[str, str]] = set()
     for doc in docs:
-        points = [event_point(doc)] if "rule" in doc else assessed_points(doc)
-        for line in line_protocol(points):
+        for line in line_protocol(document_points(doc)):
             series, _, rest = _UNESCAPED_SPACE.split(line, maxsplit=2)
             keys.add((series, rest))
     return Counter(series.split(",")[0] for series, _ in keys)
@@ -47,13 +46,26 @@ def stored_points(influx: Influx) -> Counter[str]:
     return Counter({r.values["_measurement"]: r.values["_value"] for t in tables for r in t})
 
 
-def wait_for_points(influx: Influx, want: Counter[str], timeout: float) -> Counter[str]:
-    """Poll until the bucket holds at least ``want`` in total; what it holds then."""
+def wait_for_points(influx: Influx, total: int, timeout: float) -> Counter[str]:
+    """Poll until the bucket holds at least ``total`` points; what it holds then."""
     deadline = time.monotonic() + timeout
     have: Counter[str] = Counter()
     while time.monotonic() < deadline:
         have = stored_points(influx)
-        if have.total() >= want.total():
+        if have.total() >= total:
             return have
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout} s: have {dict(have)}, want {total} points")
+
+
+def settled_points(influx: Influx, want: Counter[str], timeout: float = 300) -> Counter[str]:
+    """What the bucket holds once it has as many points as ``want`` and nothing more arrives
+    for 5 s (so extra points are seen too)."""
+    have = wait_for_points(influx, want.total(), timeout)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
         time.sleep(1)
-    raise AssertionError(f"timed out after {timeout} s: have {dict(have)}, want {dict(want)}")
+        now = stored_points(influx)
+        if now != have:
+            have, deadline = now, time.monotonic() + 5
+    return have

@@ -8,8 +8,8 @@ import json
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from kafka import KafkaConsumer, TopicPartition
 
+from streams.topics import publish_all
 from tests.integration.conftest import TopicSet, kafka_script
-from tests.integration.pipeline import produce
 
 
 def consume(
@@ -51,7 +51,7 @@ def test_kafka_python_round_trip_keeps_bytes_and_per_key_order(
 ) -> None:
     (topic,) = topics.create("raw")
     sent = reports(50, "JS-TH-001") + reports(50, "ZJ-TH-002")
-    produce(kafka, topic, sent)
+    publish_all(kafka, topic, sent)
 
     got = consume(kafka, topic, want=100)
 
@@ -92,12 +92,12 @@ def test_aiokafka_round_trip(kafka: str, topics: TopicSet) -> None:
 
 def test_consumer_group_resumes_after_its_last_commit(kafka: str, topics: TopicSet) -> None:
     (topic,) = topics.create("raw", partitions=1)
-    produce(kafka, topic, reports(10))
+    publish_all(kafka, topic, reports(10))
 
     first = consume(kafka, topic, want=4, group=topics.group)
     assert [json.loads(v)["seq"] for _, v, _, _ in first] == [0, 1, 2, 3]
 
-    produce(kafka, topic, reports(2, "AH-TH-004"))
+    publish_all(kafka, topic, reports(2, "AH-TH-004"))
     rest = consume(kafka, topic, want=8, group=topics.group)
     assert [json.loads(v)["seq"] for _, v, _, _ in rest] == [4, 5, 6, 7, 8, 9, 0, 1]
     assert rest[0][3] == 4, "resumes at the committed offset, not at the start"
@@ -113,7 +113,7 @@ def test_consumer_group_resumes_after_its_last_commit(kafka: str, topics: TopicS
 def test_messages_survive_a_broker_restart(kafka: str, topics: TopicSet) -> None:
     (topic,) = topics.create("raw", partitions=2)
     sent = reports(30, "JS-TH-005")
-    produce(kafka, topic, sent)
+    publish_all(kafka, topic, sent)
 
     kafka_script("stop")
     kafka_script("start")

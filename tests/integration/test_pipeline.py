@@ -15,11 +15,11 @@ from stations.assessment import REJECT_REASONS
 from stations.registry import load_registry
 from stations.simulation import simulate
 from stations.simulation_faults import DEFAULT_FAULTS, FaultRates
+from streams.topics import publish_all
 from tests.integration.conftest import REPO, TopicSet
 from tests.integration.pipeline import (
     TopicReader,
     expected_outcome,
-    produce,
     published_reports,
     wait_for,
 )
@@ -60,7 +60,7 @@ def test_published_results_through_the_worker(
     messages = published_reports()
     expected = expected_outcome(messages)
     assert expected["rejected"] == {"duplicate": 83}  # the scrape's repeated midnight rows
-    produce(kafka, topics.name("raw"), messages)
+    publish_all(kafka, topics.name("raw"), messages)
 
     worker = start_worker(topics.worker_env())
     found = readers(kafka, topics)
@@ -82,7 +82,7 @@ def test_sigkill_mid_stream_loses_nothing_and_repeats_only_exact_copies(
     topics.create(*TOPICS)
     messages = published_reports()
     expected = expected_outcome(messages)
-    produce(kafka, topics.name("raw"), messages)
+    publish_all(kafka, topics.name("raw"), messages)
     found = readers(kafka, topics)
 
     first = start_worker(topics.worker_env(), name="first")

@@ -13,45 +13,39 @@ from stations import hj212
 from stations.registry import load_registry
 from stations.simulation import simulate
 from stations.simulation_faults import DEFAULT_FAULTS, FaultRates
+from streams.topics import publish_all
 from tests.integration.conftest import INFLUX_SH, Influx, TopicSet
-from tests.integration.pipeline import expected_outcome, produce
-from tests.integration.store import expected_points, stored_points, wait_for_points
+from tests.integration.pipeline import expected_outcome
+from tests.integration.store import (
+    expected_points,
+    settled_points,
+    stored_points,
+    wait_for_points,
+)
 
 TOPICS = ("raw", "assessed", "rejected", "breaches", "alerts")
 
 
-def simulated(count: int, seed: int) -> list[tuple[bytes | None, bytes]]:
+def simulated(count: int, seed: int) -> tuple[list[tuple[bytes | None, bytes]], Counter[str]]:
+    """Seeded reports with the default faults, and the points they must give in InfluxDB."""
     start = datetime(2021, 4, 1, tzinfo=hj212.BEIJING)
     faults = FaultRates.parse(DEFAULT_FAULTS)
     emissions = simulate(load_registry(), count=count, seed=seed, faults=faults, start=start)
-    return [(e.key, e.value) for e in emissions]
-
-
-def settle(influx: Influx, want: Counter[str], seconds: float = 5) -> Counter[str]:
-    """What the bucket holds once nothing more arrives for a few seconds."""
-    have = stored_points(influx)
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        time.sleep(1)
-        now = stored_points(influx)
-        if now != have:
-            have, deadline = now, time.monotonic() + seconds
-    return have
+    messages = [(e.key, e.value) for e in emissions]
+    return messages, expected_points(expected_outcome(messages)["docs"])
 
 
 def test_seeded_simulation_lands_with_the_exact_point_count(
     kafka: str, influx: Influx, topics: TopicSet, start_worker: Any
 ) -> None:
     topics.create(*TOPICS)
-    messages = simulated(2000, seed=3)
-    want = expected_points(expected_outcome(messages)["docs"])
+    messages, want = simulated(2000, seed=3)
     assert set(want) == {"water_quality", "hydrology", "qc", "assessment", "breaches"}
-    produce(kafka, topics.name("raw"), messages)
+    publish_all(kafka, topics.name("raw"), messages)
     env = topics.worker_env(**influx.env())
     worker = start_worker(env, name="worker")
     store = start_worker(env, name="store", command="store")
-    wait_for_points(influx, want, timeout=300)
-    assert settle(influx, want) == want
+    assert settled_points(influx, want) == want
     assert store.stop() == 0, store.output()[-3000:]
     assert worker.stop() == 0, worker.output()[-3000:]
 
@@ -60,26 +54,21 @@ def test_influxdb_down_for_60_s_mid_stream_ends_with_every_point_once(
     kafka: str, influx: Influx, topics: TopicSet, start_worker: Any
 ) -> None:
     topics.create(*TOPICS)
-    messages = simulated(3000, seed=4)
-    want = expected_points(expected_outcome(messages)["docs"])
+    messages, want = simulated(3000, seed=4)
     env = topics.worker_env(**influx.env(), BASIN_STORE_RETRY_MAX_SECONDS="5")
     start_worker(env, name="worker")
     store = start_worker(env, name="store", command="store")
-    produce(kafka, topics.name("raw"), messages[:1000])
-    deadline = time.monotonic() + 120
-    while stored_points(influx).total() == 0 and time.monotonic() < deadline:
-        time.sleep(0.5)
-    assert stored_points(influx).total() > 0, store.output()[-3000:]
+    publish_all(kafka, topics.name("raw"), messages[:1000])
+    wait_for_points(influx, 1, timeout=120)
 
     subprocess.run([str(INFLUX_SH), "stop"], check=True, timeout=120)
     try:
-        produce(kafka, topics.name("raw"), messages[1000:])
+        publish_all(kafka, topics.name("raw"), messages[1000:])
         time.sleep(60)
         assert store.proc.poll() is None, "the store waits for InfluxDB, it does not exit"
     finally:
         subprocess.run([str(INFLUX_SH), "start"], check=True, timeout=300)
-    wait_for_points(influx, want, timeout=300)
-    assert settle(influx, want) == want
+    assert settled_points(influx, want) == want
     assert "retrying in" in store.output(), "the outage was seen and retried"
     assert store.stop() == 0, store.output()[-3000:]
 
@@ -88,26 +77,21 @@ def test_store_sigkill_between_write_and_commit_leaves_no_duplicates(
     kafka: str, influx: Influx, topics: TopicSet, start_worker: Any
 ) -> None:
     topics.create(*TOPICS)
-    messages = simulated(3000, seed=5)
-    want = expected_points(expected_outcome(messages)["docs"])
-    produce(kafka, topics.name("raw"), messages)
+    messages, want = simulated(3000, seed=5)
+    publish_all(kafka, topics.name("raw"), messages)
     env = topics.worker_env(**influx.env(), BASIN_STORE_BATCH_SIZE="500")
     worker = start_worker(env, name="worker")
     first = start_worker(env, name="store-1", command="store")
-    deadline = time.monotonic() + 120
-    while stored_points(influx).total() < 2000 and time.monotonic() < deadline:
-        time.sleep(0.2)
+    wait_for_points(influx, 2000, timeout=120)
     first.kill()  # written, and at most a commit interval (2.8 s) of it committed
     killed_at = stored_points(influx).total()
     assert 0 < killed_at < want.total(), "killed mid-stream"
 
     second = start_worker(env, name="store-2", command="store")
-    wait_for_points(influx, want, timeout=300)
-    assert settle(influx, want) == want
+    assert settled_points(influx, want) == want
     assert second.stop() == 0, second.output()[-3000:]
     assert worker.stop() == 0, worker.output()[-3000:]
-    log = second.output()
-    print(f"points at the kill: {killed_at} of {want.total()}; store log lines: {len(log)}")
+    print(f"points at the kill: {killed_at} of {want.total()}")
 
 
 def test_store_cli_without_token_says_where_to_get_one(tmp_path: Any) -> None:

@@ -9,8 +9,8 @@ import sys
 
 from kafka.admin import KafkaAdminClient
 
+from streams.topics import publish_all
 from tests.integration.conftest import REPO, TopicSet
-from tests.integration.pipeline import produce
 from tests.integration.test_kafka_broker import consume
 
 
@@ -53,7 +53,7 @@ def test_worker_consumes_raw_reports_and_produces_its_output(
     topics.create("raw", "assessed", "rejected", "breaches", "alerts")
     good = [(b"JS-TH-028", report(hour)) for hour in (0, 4, 8, 12, 16)]
     bad = [(b"JS-TH-001", b"\x00\xffnot json"), (None, b'{"no": "station"}')]
-    produce(kafka, topics.name("raw"), good + bad)
+    publish_all(kafka, topics.name("raw"), good + bad)
 
     worker = start_worker(topics.worker_env())  # type: ignore[operator]
     worker.wait_ready()
