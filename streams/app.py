@@ -108,7 +108,7 @@ def create_app(settings: Settings) -> tuple[faust.App, Topics]:
         future_tolerance=timedelta(minutes=settings.future_tolerance_minutes),
     )
     app, topics = _faust_app(settings, settings.app_id, settings.worker_web_port)
-    check.register(app, topics, assessor)
+    check.register(app, topics, assessor, reader_options=settings.kafka_client_options())
     return app, topics
 
 

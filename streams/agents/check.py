@@ -8,7 +8,9 @@ report, the breach and recovery events, or a dead letter.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,14 +19,23 @@ import faust
 from stations.assessment import Assessor, History, Replay
 from stations.report import ReportError
 from streams.deadletter import Source, dead_letter
+from streams.gaps import Gap, OffsetGaps, read_range
+
+log = logging.getLogger(__name__)
 
 
 def _dumps(doc: dict[str, Any]) -> bytes:
     return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def register(app: faust.App, topics: Any, assessor: Assessor) -> Any:
-    """Declare the history table and the agent; returns the table (for tests and views)."""
+def register(
+    app: faust.App, topics: Any, assessor: Assessor, reader_options: dict[str, Any] | None = None
+) -> Any:
+    """Declare the history table and the agent; returns the table (for tests and views).
+
+    ``reader_options`` (kafka-python connection options) enable the gap guard: offsets the
+    consumer skipped in a raw partition are read directly and processed in order.
+    """
     history = app.Table(
         "station-history",
         key_type=bytes,  # bytes keys and values are stored raw
@@ -32,30 +43,55 @@ def register(app: faust.App, topics: Any, assessor: Assessor) -> Any:
         partitions=topics.raw.partitions,
         help="Recent accepted reports per station (QC history, duplicate window).",
     )
+    gaps = OffsetGaps()
+
+    async def held(app: Any, /, assigned: set[Any], *args: Any, **kwargs: Any) -> None:
+        gaps.keep({(tp.topic, tp.partition) for tp in assigned})
+
+    app.on_partitions_assigned.connect(held)
+
+    async def handle(message: Any) -> None:
+        source = Source(message.topic, message.partition, message.offset)
+        received = datetime.fromtimestamp(message.timestamp, UTC)
+        try:
+            report = assessor.check(message.value, received)
+            key = report.station.encode()
+            outcome = assessor.assess(report, History.from_json(history.get(key)), str(source))
+        except Replay:
+            return  # redelivered after a restart; its outputs were acknowledged before
+        except ReportError as exc:
+            letter = dead_letter(message.value, message.key, source, exc.reason, str(exc))
+            await topics.rejected.send(key=message.key, value=letter)
+            return
+        # Outputs first, acknowledged by the broker; only then the history that marks the
+        # message as done. A crash in between redelivers the message: same outputs again.
+        sent = [await topics.assessed.send(key=key, value=_dumps(outcome.assessed))]
+        for doc in outcome.events:
+            sent.append(await topics.breaches.send(key=key, value=_dumps(doc)))
+        for future in sent:
+            await future
+        history[key] = outcome.history.to_json()
+
+    async def fill(gap: Gap) -> None:
+        if reader_options is None:
+            log.error("offsets %s were skipped by the consumer and no reader is set", gap)
+            return
+        log.warning("offsets %s were skipped by the consumer: reading them directly", gap)
+        try:
+            missed = await asyncio.to_thread(read_range, reader_options, gap)
+        except Exception:  # a crash loop would lose more than this range
+            log.exception("could not read the skipped offsets %s", gap)
+            return
+        for message in missed:
+            await handle(message)
 
     @app.agent(topics.raw, name="check")
     async def check(stream: Any) -> None:
         async for event in stream.events():
             message = event.message
-            source = Source(message.topic, message.partition, message.offset)
-            received = datetime.fromtimestamp(message.timestamp, UTC)
-            try:
-                report = assessor.check(message.value, received)
-                key = report.station.encode()
-                outcome = assessor.assess(report, History.from_json(history.get(key)), str(source))
-            except Replay:
-                continue  # redelivered after a restart; its outputs were acknowledged before
-            except ReportError as exc:
-                letter = dead_letter(message.value, message.key, source, exc.reason, str(exc))
-                await topics.rejected.send(key=message.key, value=letter)
-                continue
-            # Outputs first, acknowledged by the broker; only then the history that marks the
-            # message as done. A crash in between redelivers the message: same outputs again.
-            sent = [await topics.assessed.send(key=key, value=_dumps(outcome.assessed))]
-            for doc in outcome.events:
-                sent.append(await topics.breaches.send(key=key, value=_dumps(doc)))
-            for future in sent:
-                await future
-            history[key] = outcome.history.to_json()
+            gap = gaps.seen(message.topic, message.partition, message.offset)
+            if gap is not None:
+                await fill(gap)
+            await handle(message)
 
     return history

@@ -121,3 +121,17 @@ def test_messages_survive_a_broker_restart(kafka: str, topics: TopicSet) -> None
     got = consume(kafka, topic, want=30, timeout_ms=30000)
     assert [(k, v) for k, v, _, _ in got] == sent
     assert got[0][3] == 0, "read again from offset 0 after the restart"
+
+
+def test_gap_reader_returns_exactly_the_skipped_offsets(kafka: str, topics: TopicSet) -> None:
+    from streams.gaps import Gap, read_range
+
+    (topic,) = topics.create("raw")
+    publish_all(kafka, topic, reports(40, "JS-TH-001"))  # one key: one partition, offsets 0..39
+    partition = consume(kafka, topic, want=40)[0][2]
+
+    missed = read_range({"bootstrap_servers": [kafka]}, Gap(topic, partition, 12, 20))
+
+    assert [m.offset for m in missed] == list(range(12, 20))
+    assert [json.loads(m.value or b"")["seq"] for m in missed] == list(range(12, 20))
+    assert all(m.key == b"JS-TH-001" and m.timestamp > 1e9 for m in missed)

@@ -126,3 +126,48 @@ def test_seeded_simulation_with_faults_gives_the_expected_counts(
     wait_for(found, {"assessed": expected["assessed"], "rejected": rejected}, timeout=300)
     assert worker.stop() == 0, worker.output()[-3000:]
     check_outcome(found, expected, exact=True)
+
+
+def assigned_raw_partitions(worker: Any, raw_topic: str) -> set[int]:
+    """The raw partitions a worker held after its last rebalance, read from the assignment table
+    Faust logs (rows like ``| <topic> | {0-1} |``)."""
+    held: set[int] = set()
+    for line in worker.output().splitlines():
+        cells = [cell.strip() for cell in line.split("|")]
+        if len(cells) == 4 and cells[1] == raw_topic and cells[2].startswith("{"):
+            held = set()
+            for part in cells[2].strip("{}").split(","):
+                low, _, high = part.partition("-")
+                held.update(range(int(low), int(high or low) + 1))
+    return held
+
+
+def test_two_workers_split_the_partitions_and_process_everything_once(
+    kafka: str, topics: TopicSet, start_worker: Any
+) -> None:
+    topics.create(*TOPICS)
+    start = datetime(2021, 4, 1, tzinfo=hj212.BEIJING)
+    emissions = simulate(load_registry(), count=8000, seed=5, faults=FaultRates(), start=start)
+    messages = [(e.key, e.value) for e in emissions]
+    expected = expected_outcome(messages)
+    publish_all(kafka, topics.name("raw"), messages)
+    found = readers(kafka, topics)
+    first = start_worker(topics.worker_env(), name="first")
+    wait_for(found, {"assessed": 1000}, timeout=120)
+
+    # the second joins while the first is busy: the rebalance happens mid-stream
+    second = start_worker(topics.worker_env(), name="second")
+    second.wait_ready()
+    assert len(found["assessed"].records) < expected["assessed"], "joined mid-stream"
+    rejected = sum(expected["rejected"].values())
+    wait_for(found, {"assessed": expected["assessed"], "rejected": rejected}, timeout=300)
+    held = [assigned_raw_partitions(w, topics.name("raw")) for w in (first, second)]
+    assert held[0] and held[1] and not held[0] & held[1], f"split: {held}"
+    assert held[0] | held[1] == set(range(topics.partitions)), f"split: {held}"
+    assert first.stop() == 0, first.output()[-3000:]
+    assert second.stop() == 0, second.output()[-3000:]
+    for worker in (first, second):  # the gap guard says when it had to step in
+        for line in worker.output().splitlines():
+            if "skipped by the consumer" in line:
+                print(f"{worker.log.stem}: {line.strip()}")
+    check_outcome(found, expected, exact=True)
