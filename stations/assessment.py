@@ -23,7 +23,7 @@ from stations.qc import QCFlag
 from stations.qc_limits import CheckConfig, QCLimits
 from stations.registry import Registry
 from stations.report import Report, ReportError, from_hj212, from_json
-from stations.rules import Breach, Observation, Recovery, RuleSet, evaluate
+from stations.rules import Breach, Observation, Pending, Recovery, RuleSet, evaluate
 from stations.screening import screen_value
 from stations.station import Station, StationKind
 
@@ -240,6 +240,9 @@ class Assessor:
             events = [
                 event_document(e) for e in evaluate(station, history.observations(), self.rules)
             ]
+        # The evaluation's rule events travel with the report too: the alert agent reads one
+        # ordered stream per station and groups the events of one evaluation into one message.
+        assessed["events"] = events
         return Outcome(station, assessed, events, history)
 
     def _document(
@@ -285,9 +288,12 @@ class Assessor:
         return doc
 
 
-def event_document(event: Breach | Recovery) -> dict[str, Any]:
-    """A breach or recovery as it goes to ``wq.breaches``; ``id`` is stable across replays."""
-    kind = "breach" if isinstance(event, Breach) else "recovery"
+EVENT_KINDS = {Breach: "breach", Pending: "pending", Recovery: "recovery"}
+
+
+def event_document(event: Breach | Pending | Recovery) -> dict[str, Any]:
+    """A rule event as it goes to ``wq.breaches``; ``id`` is stable across replays."""
+    kind = EVENT_KINDS[type(event)]
     doc: dict[str, Any] = {
         "id": f"{event.station_id}:{event.rule_id}:{kind}:{event.observed_at.isoformat()}",
         "kind": kind,

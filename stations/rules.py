@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from stations import parameters
 from stations.gb3838 import ASSESSED, CLASS_NAMES, WaterBody, classify_report
@@ -208,6 +209,23 @@ class Breach:
 
 
 @dataclass(frozen=True)
+class Pending:
+    """The newest result is beyond the limit but the rule's persistence is not met yet (e.g. the
+    first of two results in a row): nobody is paged, the alert is pending."""
+
+    station_id: str
+    station_name: str
+    rule_id: str
+    parameter: str
+    observed: float
+    limit: float
+    severity: Severity
+    jurisdictions: tuple[Jurisdiction, ...]
+    observed_at: datetime
+    message: str
+
+
+@dataclass(frozen=True)
 class Recovery:
     """A rule breached before the newest result is not breached any more."""
 
@@ -237,8 +255,9 @@ class _Step:
 
 def evaluate(
     station: Station, history: Sequence[Observation], rules: RuleSet
-) -> list[Breach | Recovery]:
-    """Breaches and recoveries at the newest observation of ``history`` (any order).
+) -> list[Breach | Pending | Recovery]:
+    """Breaches, pending breaches and recoveries at the newest observation of ``history`` (any
+    order).
 
     A rule is judged only when the newest observation brings a QC-good value for it (for the
     target class: all five assessed parameters good); otherwise nothing changed for that rule.
@@ -247,7 +266,7 @@ def evaluate(
         return []
     ordered = sorted(history, key=lambda obs: obs.observed_at)
     newest = ordered[-1]
-    results: list[Breach | Recovery] = []
+    results: list[Breach | Pending | Recovery] = []
     for rule in rules.rules_for(station):
         series = _series(station, rule, ordered)
         if not series or series[-1][0] != newest.observed_at:
@@ -258,6 +277,8 @@ def evaluate(
             results.append(_breach(station, rule, last))
         elif not last.in_breach and len(steps) > 1 and steps[-2].in_breach:
             results.append(_recovery(station, rule, last))
+        elif last.beyond and not last.in_breach:
+            results.append(_pending(station, rule, last))
         # in breach but this result within the limit: waiting for N good results, nothing new
     return results
 
@@ -373,16 +394,27 @@ def _breach(station: Station, rule: TargetClassRule | LimitRule, step: _Step) ->
     )
 
 
+def _pending(station: Station, rule: TargetClassRule | LimitRule, step: _Step) -> Pending:
+    return Pending(**_without_since(station, rule, step, "待定: "))
+
+
 def _recovery(station: Station, rule: TargetClassRule | LimitRule, step: _Step) -> Recovery:
-    return Recovery(
-        station_id=station.id,
-        station_name=station.name,
-        rule_id=rule.id,
-        parameter=_parameter(rule),
-        observed=step.observed,
-        limit=_limit(rule, station),
-        severity=rule.severity,
-        jurisdictions=station.jurisdictions,
-        observed_at=step.at,
-        message="恢复: " + _describe(rule, station, step.observed),
-    )
+    return Recovery(**_without_since(station, rule, step, "恢复: "))
+
+
+def _without_since(
+    station: Station, rule: TargetClassRule | LimitRule, step: _Step, prefix: str
+) -> dict[str, Any]:
+    """The fields of a pending or recovery event (they have the same)."""
+    return {
+        "station_id": station.id,
+        "station_name": station.name,
+        "rule_id": rule.id,
+        "parameter": _parameter(rule),
+        "observed": step.observed,
+        "limit": _limit(rule, station),
+        "severity": rule.severity,
+        "jurisdictions": station.jurisdictions,
+        "observed_at": step.at,
+        "message": prefix + _describe(rule, station, step.observed),
+    }

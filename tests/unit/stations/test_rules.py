@@ -56,7 +56,7 @@ def test_target_class_needs_two_consecutive_results_and_recovers_after_two_good(
     river = station_factory(target_class=3)
     history = [
         obs(0, CLASS_II),
-        obs(4, CLASS_IV),  # one bad result: nothing yet
+        obs(4, CLASS_IV),  # one bad result: pending, nobody paged
         obs(8, CLASS_V),  # second in a row: breach
         obs(12, CLASS_IV),  # still beyond: breach goes on
         obs(16, CLASS_II),  # one good result: waiting, nothing said
@@ -66,7 +66,7 @@ def test_target_class_needs_two_consecutive_results_and_recovers_after_two_good(
     breach = [("Breach", "target-class")]
     assert replay(river, history, TARGET_TWICE) == [
         [],
-        [],
+        [("Pending", "target-class")],
         breach,
         breach,
         [],
@@ -86,14 +86,16 @@ def test_target_class_needs_two_consecutive_results_and_recovers_after_two_good(
 
 def test_one_noisy_sample_pages_nobody(station_factory: Callable[..., Station]) -> None:
     history = [obs(0, CLASS_II), obs(4, CLASS_V), obs(8, CLASS_II), obs(12, CLASS_V)]
-    assert replay(station_factory(), history, TARGET_TWICE) == [[], [], [], []]
+    pending = [("Pending", "target-class")]
+    assert replay(station_factory(), history, TARGET_TWICE) == [[], pending, [], pending]
 
 
 def test_only_qc_good_values_feed_rules(station_factory: Callable[..., Station]) -> None:
     river = station_factory()
     history = [obs(0, CLASS_IV), obs(4, CLASS_V, suspect=("tp",)), obs(8, CLASS_IV)]
     # the suspect result has no class from good values: it is skipped, not a break in the run
-    assert replay(river, history, TARGET_TWICE) == [[], [], [("Breach", "target-class")]]
+    pending = [("Pending", "target-class")]
+    assert replay(river, history, TARGET_TWICE) == [pending, [], [("Breach", "target-class")]]
     (breach,) = evaluate(river, history, TARGET_TWICE)
     assert breach.observed == 4.0
 
@@ -237,7 +239,7 @@ def test_hydrology_warning_and_guaranteed_levels(station_factory: Callable[..., 
     ]
     history = [
         obs(0, {"level": 3.80}),  # on the warning level: not above it
-        obs(1, {"level": 3.85}),
+        obs(1, {"level": 3.85}),  # first above: pending
         obs(2, {"level": 3.90}),  # second above: warning
         obs(3, {"level": 4.70}),  # above guaranteed: critical at once
         obs(4, {"level": 4.60}),
@@ -246,7 +248,7 @@ def test_hydrology_warning_and_guaranteed_levels(station_factory: Callable[..., 
     ]
     assert replay(gauge, history, HYDROLOGY) == [
         [],
-        [],
+        [("Pending", "level-warning")],
         [("Breach", "level-warning")],
         [("Breach", "level-warning"), ("Breach", "level-guaranteed")],
         [("Breach", "level-warning"), ("Recovery", "level-guaranteed")],
