@@ -32,6 +32,7 @@ down:
 test: setup
 	deploy/local/kafka.sh install
 	deploy/local/influxdb.sh install
+	deploy/local/chromium.sh install
 	$(BIN)/python -m pytest tests
 
 unit: setup

@@ -66,6 +66,7 @@ class Policy:
     escalate: tuple[timedelta, ...] = (timedelta(minutes=30), timedelta(hours=2))
     silent_intervals: float = 2.0
     hysteresis: float = 0.1
+    stale: timedelta = timedelta(hours=24)  # older results (a history import) page nobody
     max_tier: Callable[[Sequence[str], str], int] = lambda parties, owner: 1
 
 
@@ -224,7 +225,12 @@ class StationAlerts:
 
     # ------------------------------------------------------------------ inputs
     def evaluation(self, doc: Mapping[str, Any], received: float, policy: Policy) -> list[Change]:
-        """An assessed report of this station (with its rule ``events``) arrived at ``received``."""
+        """An assessed report of this station (with its rule ``events``) arrived at ``received``.
+        A result observed more than ``policy.stale`` before it arrived (history being imported)
+        changes nothing: old breaches page nobody and do not count as the station reporting."""
+        observed = datetime.fromisoformat(str(doc["observed_at"])).timestamp()
+        if received - observed > policy.stale.total_seconds():
+            return []
         self._advance(received)
         changes: list[Change] = []
         if self.last_received is None or received >= self.last_received:

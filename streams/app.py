@@ -22,6 +22,7 @@ class Topics:
     rejected: Any
     breaches: Any
     alerts: Any
+    commands: Any
 
 
 def broker_credentials(settings: Settings) -> Any:
@@ -88,17 +89,21 @@ def _faust_app(settings: Settings, app_id: str, web_port: int) -> tuple[faust.Ap
         rejected=raw_topic(settings.topic_rejected),
         breaches=raw_topic(settings.topic_breaches),
         alerts=raw_topic(settings.topic_alerts),
+        commands=raw_topic(settings.topic_alert_commands),
     )
     return app, topics
 
 
 def create_app(settings: Settings) -> tuple[faust.App, Topics]:
-    """The worker's application with the check agent registered."""
+    """The worker's application: the check agent, the alert and notify agents, the alert clock
+    and the alert web views. A wrong registry, rules or alerts file stops it here."""
+    from alerts.config import load_alerts_config
+    from alerts.notifiers import Notifiers
     from stations.assessment import Assessor
     from stations.qc_limits import load_qc_limits
     from stations.registry import load_registry
     from stations.rules_config import load_rules
-    from streams.agents import check
+    from streams.agents import alert, check
 
     registry = load_registry(settings.registry_path)
     assessor = Assessor(
@@ -109,6 +114,14 @@ def create_app(settings: Settings) -> tuple[faust.App, Topics]:
     )
     app, topics = _faust_app(settings, settings.app_id, settings.worker_web_port)
     check.register(app, topics, assessor, reader_options=settings.kafka_client_options())
+    alerts_config = load_alerts_config(settings.alerts_path)
+    notifiers = Notifiers(alerts_config.smtp)
+    alert.register(app, topics, registry, alerts_config, notifiers, settings.alerts_tick_seconds)
+
+    async def close_notifiers(app: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+        await notifiers.close()
+
+    app.on_before_shutdown.connect(close_notifiers)
     return app, topics
 
 

@@ -78,7 +78,13 @@ class Settings(BaseSettings):
         "wq.reports.rejected", description="Dead letters: original bytes plus the reason."
     )
     topic_breaches: str = Field("wq.breaches", description="Rule breaches and recoveries.")
-    topic_alerts: str = Field("wq.alerts", description="Alert state changes.")
+    topic_alerts: str = Field(
+        "wq.alerts", description="Alert state changes and notification deliveries."
+    )
+    topic_alert_commands: str = Field(
+        "wq.alerts.commands",
+        description="Acknowledgements, silences and clock ticks for the alert agent.",
+    )
     topic_partitions: int = Field(
         8, ge=1, le=1024, description="Partitions of each project topic (more workers need more)."
     )
@@ -151,6 +157,20 @@ class Settings(BaseSettings):
         6067, ge=1, le=65535, description="Port of the store worker's web server."
     )
 
+    # --- Alerts ------------------------------------------------------------------------------
+    alerts_path: Path | None = Field(
+        None,
+        description="Alerts YAML (receivers, rotas, timing); unset: the one in alerts/data.",
+    )
+    alerts_tick_seconds: float = Field(
+        30.0, gt=0, description="How often the alert clock ticks (silence, repeat, escalation)."
+    )
+    alerts_url: str | None = Field(
+        None,
+        description="Base URL of a worker's web server for `basin alerts` (default: this "
+        "worker's host and port).",
+    )
+
     @model_validator(mode="after")
     def _check_security(self) -> Settings:
         protocol = self.kafka_security_protocol
@@ -195,6 +215,7 @@ class Settings(BaseSettings):
             self.topic_rejected,
             self.topic_breaches,
             self.topic_alerts,
+            self.topic_alert_commands,
         )
 
     def kafka_client_options(self) -> dict[str, Any]:

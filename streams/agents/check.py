@@ -45,7 +45,8 @@ def register(
     )
     gaps = OffsetGaps()
 
-    async def held(app: Any, /, assigned: set[Any], *args: Any, **kwargs: Any) -> None:
+    async def held(app: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+        assigned: set[Any] = args[0]
         gaps.keep({(tp.topic, tp.partition) for tp in assigned})
 
     app.on_partitions_assigned.connect(held)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import click
 
+from streams.cli.alerts import alerts
 from streams.cli.config import config
 from streams.cli.domain import classify, stations
 from streams.cli.history import import_
@@ -37,3 +38,4 @@ main.add_command(stations)
 main.add_command(import_)
 main.add_command(watch)
 main.add_command(simulate)
+main.add_command(alerts)

@@ -143,6 +143,7 @@ class TopicSet:
             BASIN_TOPIC_REJECTED=self.name("rejected"),
             BASIN_TOPIC_BREACHES=self.name("breaches"),
             BASIN_TOPIC_ALERTS=self.name("alerts"),
+            BASIN_TOPIC_ALERT_COMMANDS=self.name("commands"),
             BASIN_TOPIC_PARTITIONS=str(self.partitions),
             BASIN_WORKER_SESSION_TIMEOUT_SECONDS="10",
         )

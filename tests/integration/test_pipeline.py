@@ -24,7 +24,7 @@ from tests.integration.pipeline import (
     wait_for,
 )
 
-TOPICS = ("raw", "assessed", "rejected", "breaches", "alerts")
+TOPICS = ("raw", "assessed", "rejected", "breaches", "alerts", "commands")
 
 
 def readers(kafka: str, topics: TopicSet) -> dict[str, TopicReader]:

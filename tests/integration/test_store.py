@@ -23,7 +23,7 @@ from tests.integration.store import (
     wait_for_points,
 )
 
-TOPICS = ("raw", "assessed", "rejected", "breaches", "alerts")
+TOPICS = ("raw", "assessed", "rejected", "breaches", "alerts", "commands")
 
 
 def simulated(count: int, seed: int) -> tuple[list[tuple[bytes | None, bytes]], Counter[str]]:

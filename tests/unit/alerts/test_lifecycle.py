@@ -178,6 +178,14 @@ def test_a_silence_holds_notifications_back_until_it_ends() -> None:
         state.add_silence(Silence("s2", STATION, T0, T0, "王五", "x", T0))
 
 
+def test_results_from_long_ago_page_nobody() -> None:
+    state = station()
+    old = report(T0, 0.3, "breach")
+    assert state.evaluation(old, T0 + 25 * HOUR, POLICY) == []  # a history import
+    assert state.alerts == {} and state.last_received is None
+    assert whats(state.evaluation(old, T0 + 23 * HOUR, POLICY)) == [("firing", (1,))]
+
+
 def test_state_survives_json_and_a_redelivery_changes_nothing() -> None:
     state = station()
     first = state.evaluation(report(T0, 0.3, "breach"), T0, POLICY)

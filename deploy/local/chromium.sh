@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Chromium from Debian's own package, for the headless-browser tests (tests/browser.py).
+#
+#   deploy/local/chromium.sh install   apt-get install chromium if it is missing (once per machine)
+#   deploy/local/chromium.sh path      print the path of the chromium executable (exit 1 if missing)
+#   deploy/local/chromium.sh version   print the version of the installed chromium
+#
+# `path` gives the executable itself (/usr/lib/chromium/chromium), not Debian's /usr/bin/chromium
+# launcher script, which adds flags of its own from /etc/chromium.d: the tests start chromium with
+# exactly the flags they choose.
+#
+# Every step is idempotent. The tests drive chromium over the Chrome DevTools Protocol, so no
+# chromium-driver is needed. Installing needs root (or sudo) and the Debian apt mirror; the apt
+# output goes to $BASIN_STATE_DIR/chromium/install.log (default ~/.local/state/basinwatch).
+set -euo pipefail
+
+state_dir="${BASIN_STATE_DIR:-$HOME/.local/state/basinwatch}/chromium"
+log_file="$state_dir/install.log"
+PACKAGE="chromium"
+
+say() { printf '[chromium] %s\n' "$*" >&2; }
+die() { say "error: $*"; exit 1; }
+
+# The executable: Debian's /usr/lib/chromium/chromium (what the /usr/bin/chromium launcher execs);
+# any other chromium on the PATH otherwise.
+binary() {
+    local candidate
+    for candidate in /usr/lib/chromium/chromium "$(command -v chromium 2>/dev/null || true)"; do
+        if [ -n "$candidate" ] && [ -x "$candidate" ]; then
+            echo "$candidate"
+            return 0
+        fi
+    done
+    return 1
+}
+
+installed() { dpkg-query -W -f='${Status}' "$PACKAGE" 2>/dev/null | grep -q 'install ok installed' && binary >/dev/null; }
+
+# Run apt-get as root: directly, or through sudo.
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then
+        "$@"
+    elif command -v sudo >/dev/null; then
+        sudo "$@"
+    else
+        die "installing $PACKAGE needs root; run as root or install sudo"
+    fi
+}
+
+apt_logged() {
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get "$@" >>"$log_file" 2>&1
+}
+
+install() {
+    if installed; then
+        say "installed: $(version) at $(binary)"
+        return 0
+    fi
+    command -v apt-get >/dev/null || die "apt-get not found: install Debian's chromium package by hand"
+    mkdir -p "$state_dir"
+    : >"$log_file"
+    local started=$SECONDS
+    say "installing the Debian package $PACKAGE (apt-get install -y --no-install-recommends); log in $log_file"
+    # A fresh container has no package lists: update first when the package is unknown to apt.
+    if ! apt-cache show "$PACKAGE" >/dev/null 2>&1; then
+        say "apt-get update (no package list knows $PACKAGE yet)"
+        apt_logged update || { tail -n 30 "$log_file" >&2 || true; die "apt-get update failed"; }
+    fi
+    if ! apt_logged install -y --no-install-recommends "$PACKAGE"; then
+        # Stale package lists (404 on a superseded .deb): update once and try again.
+        say "apt-get install failed; apt-get update and one more try"
+        apt_logged update || { tail -n 30 "$log_file" >&2 || true; die "apt-get update failed"; }
+        apt_logged install -y --no-install-recommends "$PACKAGE" \
+            || { tail -n 30 "$log_file" >&2 || true; die "apt-get install -y $PACKAGE failed"; }
+    fi
+    installed || die "$PACKAGE is installed but no chromium binary was found"
+    say "installed $(version) at $(binary) in $((SECONDS - started)) s"
+}
+
+path() {
+    binary || die "chromium is not installed; run: deploy/local/chromium.sh install"
+}
+
+version() {
+    local bin
+    bin="$(path)"
+    "$bin" --version 2>/dev/null | head -n1 | sed 's/[[:space:]]*$//'
+}
+
+case "${1:-}" in
+    install) install ;;
+    path) path ;;
+    version) version ;;
+    *) echo "usage: $0 install|path|version" >&2; exit 2 ;;
+esac
