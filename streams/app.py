@@ -116,7 +116,15 @@ def create_app(settings: Settings) -> tuple[faust.App, Topics]:
     check.register(app, topics, assessor, reader_options=settings.kafka_client_options())
     alerts_config = load_alerts_config(settings.alerts_path)
     notifiers = Notifiers(alerts_config.smtp)
-    alert.register(app, topics, registry, alerts_config, notifiers, settings.alerts_tick_seconds)
+    alert.register(
+        app,
+        topics,
+        registry,
+        alerts_config,
+        notifiers,
+        settings.alerts_tick_seconds,
+        reader_options=settings.kafka_client_options(),
+    )
 
     async def close_notifiers(app: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
         await notifiers.close()
@@ -136,7 +144,14 @@ def create_store_app(settings: Settings) -> tuple[faust.App, Topics]:
     app, topics = _faust_app(settings, settings.store_app_id, settings.store_web_port)
     sender = InfluxSender(settings.influx_url, token, settings.influx_org, settings.influx_bucket)
     writer = BatchWriter(sender, Backoff(maximum=settings.store_retry_max_seconds))
-    store.register(app, topics, writer, settings.store_batch_size, settings.store_flush_seconds)
+    store.register(
+        app,
+        topics,
+        writer,
+        settings.store_batch_size,
+        settings.store_flush_seconds,
+        reader_options=settings.kafka_client_options(),
+    )
 
     async def close_influx(app: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
         await sender.close()

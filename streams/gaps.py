@@ -7,16 +7,23 @@ re-fetched messages below its read offset. Nothing reaches the agent, and the co
 them: they would be lost.
 
 The raw topic is never compacted and has no transactional producers, so its offsets are
-contiguous: a jump from offset n to m > n + 1 in one partition means n + 1 .. m - 1 were skipped.
-:class:`OffsetGaps` finds such jumps (pure); :func:`read_range` reads the skipped messages
-directly from the partition (no consumer group) so the agent can process them before m. A false
-alarm is harmless: messages already processed are recognised as replays by the station history.
+contiguous (the same holds for the topics the project's agents write: no compaction, no
+transactions): a jump from offset n to m > n + 1 in one partition means n + 1 .. m - 1 were
+skipped. :class:`OffsetGaps` finds such jumps (pure); :func:`read_range` reads the skipped
+messages directly from the partition (no consumer group) and :class:`GapGuard` hands them to the
+agent to process before m. A false alarm is harmless: a message processed twice is recognised as
+a replay (check agent), changes nothing (alert agent: the same input twice) or overwrites itself
+(store).
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from dataclasses import dataclass, field
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -102,3 +109,33 @@ def read_range(options: dict[str, Any], gap: Gap, timeout: float = 60.0) -> list
         return found
     finally:
         consumer.close()
+
+
+class GapGuard:
+    """Per agent: the messages the consumer skipped before the one it delivers now."""
+
+    def __init__(self, app: Any, reader_options: dict[str, Any] | None) -> None:
+        self.gaps = OffsetGaps()
+        self.reader_options = reader_options
+
+        async def held(app: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+            assigned: set[Any] = args[0]
+            self.gaps.keep({(tp.topic, tp.partition) for tp in assigned})
+
+        self._held = held  # signals keep strong references, but keep ours too
+        app.on_partitions_assigned.connect(held)
+
+    async def missed(self, message: Any) -> list[RawMessage]:
+        """The skipped messages before ``message`` (usually none), oldest first."""
+        gap = self.gaps.seen(message.topic, message.partition, message.offset)
+        if gap is None:
+            return []
+        if self.reader_options is None:
+            log.error("offsets %s were skipped by the consumer and no reader is set", gap)
+            return []
+        log.warning("offsets %s were skipped by the consumer: reading them directly", gap)
+        try:
+            return await asyncio.to_thread(read_range, self.reader_options, gap)
+        except Exception:  # a crash loop would lose more than this range
+            log.exception("could not read the skipped offsets %s", gap)
+            return []

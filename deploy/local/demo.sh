@@ -40,7 +40,16 @@ start_process() {  # name, then the basin command
     echo "$name started (pid $(cat "$state/$name.pid")), log $state/$name.log"
 }
 
-step "worker (checks, QC, classes, breaches) and store (InfluxDB writer)"
+step "local alert receiver on 127.0.0.1:9300 (every duty desk of alerts/data/alerts.yaml posts here)"
+if [ -f "$state/receiver.pid" ] && kill -0 "$(cat "$state/receiver.pid")" 2>/dev/null; then
+    echo "receiver already running (pid $(cat "$state/receiver.pid"))"
+else
+    nohup "$basin" alerts receiver --port 9300 >"$state/receiver.log" 2>&1 </dev/null &
+    echo $! >"$state/receiver.pid"
+    echo "receiver started (pid $(cat "$state/receiver.pid")), log $state/receiver.log"
+fi
+
+step "worker (checks, QC, classes, breaches, alerts, notifications) and store (InfluxDB writer)"
 start_process worker worker
 start_process store store
 
@@ -67,6 +76,13 @@ simulator=$!
 wait "$simulator" || echo "the simulator failed: see $state/simulate.log"
 echo "simulator: $(tail -n 1 "$state/simulate.log")"
 
+step "alerts: what the on-call staff received (the receiver's log, first messages)"
+for _ in $(seq 1 30); do grep -q "^--- " "$state/receiver.log" && break; sleep 1; done
+echo "$(grep -c '^--- ' "$state/receiver.log" || true) notifications so far; the first ones:"
+awk '/^--- /{n++} n<=3' "$state/receiver.log"
+step "alerts the worker holds (basin alerts list --jurisdiction SH); console: http://127.0.0.1:6066/console/"
+"$basin" alerts list --jurisdiction SH | head -n 15
+
 step "what the boards read from InfluxDB: latest values at 西山 (JS-TH-028)"
 "$basin" query latest --station JS-TH-028 --days 3650
 
@@ -77,6 +93,8 @@ $state/influxdb/credentials.env), the worker (pid $(cat "$state/worker.pid")) an
 (pid $(cat "$state/store.pid")).
 Where to look:
   worker log         $state/worker.log
+  alert console      http://127.0.0.1:6066/console/?jurisdiction=JS
+  notifications      $state/receiver.log   (basin alerts list | ack | silence)
   store log          $state/store.log
   InfluxDB           .venv/bin/basin query latest | .venv/bin/basin query monthly --month 2021-04
   Kafka log          $state/kafka/kafka.log

@@ -3,7 +3,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 state="${BASIN_STATE_DIR:-$HOME/.local/state/basinwatch}"
-for name in store worker; do
+for name in store worker receiver; do
     if [ -f "$state/$name.pid" ] && kill -0 "$(cat "$state/$name.pid")" 2>/dev/null; then
         kill -TERM "$(cat "$state/$name.pid")" && echo "[down] $name stopped" >&2
     fi

@@ -36,6 +36,7 @@ from alerts.notifiers import Notifiers
 from stations.errors import StationsError
 from stations.registry import Registry
 from streams.deadletter import Source, dead_letter
+from streams.gaps import GapGuard
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +65,10 @@ def register(
     config: AlertsConfig,
     notifiers: Notifiers,
     tick_seconds: float,
+    reader_options: dict[str, Any] | None = None,
 ) -> tuple[Any, Any]:
-    """Declare the tables, agents, clock and web views; returns (state table, notified table)."""
+    """Declare the tables, agents, clock and web views; returns (state table, notified table).
+    ``reader_options`` enable the gap guard (:mod:`streams.gaps`) of both agents."""
     policy = dispatch.policy_of(config)
     partitions = topics.raw.partitions
     stations = Partitioning.of((s.id for s in registry), partitions)
@@ -146,63 +149,74 @@ def register(
         else:
             raise AlertError(f"unknown command kind {kind!r}")
 
+    async def on_input(message: Any) -> None:
+        try:
+            if message.topic == assessed_name:
+                await on_report(message.value, message.timestamp)
+            else:
+                await on_command(json.loads(message.value), message.partition)
+        except (AlertError, StationsError, KeyError, TypeError, ValueError) as exc:
+            source = Source(message.topic, message.partition, message.offset)
+            log.warning("alert input %s refused: %s", source, exc)
+            letter = dead_letter(message.value, message.key, source, "alert_input", str(exc))
+            await topics.rejected.send(key=message.key, value=letter)
+
+    alert_guard = GapGuard(app, reader_options)
+
     @app.agent(inputs, name="alert")
     async def alert(stream: Any) -> None:
         async for event in stream.events():
-            message = event.message
-            try:
-                if message.topic == assessed_name:
-                    await on_report(message.value, message.timestamp)
-                else:
-                    await on_command(json.loads(message.value), message.partition)
-            except (AlertError, StationsError, KeyError, TypeError, ValueError) as exc:
-                source = Source(message.topic, message.partition, message.offset)
-                log.warning("alert input %s refused: %s", source, exc)
-                letter = dead_letter(message.value, message.key, source, "alert_input", str(exc))
-                await topics.rejected.send(key=message.key, value=letter)
+            for missed in await alert_guard.missed(event.message):
+                await on_input(missed)
+            await on_input(event.message)
+
+    async def on_alerts(value: bytes) -> None:
+        try:
+            doc = json.loads(value)
+        except ValueError:
+            return  # only this project writes wq.alerts; the store reports bad documents
+        if doc.get("kind") != "changes":
+            return
+        key = str(doc["station"]).encode()
+        delivered: list[str] = json.loads(notified.get(key) or b"[]")
+        for receiver, changes in dispatch.plan(doc, config):
+            fresh = [
+                c for c in changes if dispatch.delivery_key(c["id"], receiver.name) not in delivered
+            ]
+            if not fresh:
+                continue
+            message = render(fresh, receiver.name, config.board_url)
+            results = await asyncio.gather(
+                *(notifiers.deliver(receiver.name, ch, message) for ch in receiver.channels)
+            )
+            ok = any(result.ok for result in results)
+            if ok:
+                keys = [dispatch.delivery_key(c["id"], receiver.name) for c in fresh]
+                delivered = dispatch.remember(delivered, keys)
+                notified[key] = json.dumps(delivered).encode()
+                await app.producer.flush()  # remembered before anything else happens
+            record = {
+                "kind": "delivery",
+                "station": doc["station"],
+                "group": doc["group"],
+                "receiver": receiver.name,
+                "receiver_name": config.display_name(receiver),
+                "changes": [c["id"] for c in fresh],
+                "title": message.title,
+                "ok": ok,
+                "at": _iso(time.time()),
+                "deliveries": [result.to_dict() for result in results],
+            }
+            await topics.alerts.send(key=key, value=dispatch.dumps(record))
+
+    notify_guard = GapGuard(app, reader_options)
 
     @app.agent(topics.alerts, name="notify")
     async def notify(stream: Any) -> None:
         async for event in stream.events():
-            try:
-                doc = json.loads(event.message.value)
-            except ValueError:
-                continue  # only this project writes wq.alerts; the store reports bad documents
-            if doc.get("kind") != "changes":
-                continue
-            key = str(doc["station"]).encode()
-            delivered: list[str] = json.loads(notified.get(key) or b"[]")
-            for receiver, changes in dispatch.plan(doc, config):
-                fresh = [
-                    c
-                    for c in changes
-                    if dispatch.delivery_key(c["id"], receiver.name) not in delivered
-                ]
-                if not fresh:
-                    continue
-                message = render(fresh, receiver.name, config.board_url)
-                results = await asyncio.gather(
-                    *(notifiers.deliver(receiver.name, ch, message) for ch in receiver.channels)
-                )
-                ok = any(result.ok for result in results)
-                if ok:
-                    keys = [dispatch.delivery_key(c["id"], receiver.name) for c in fresh]
-                    delivered = dispatch.remember(delivered, keys)
-                    notified[key] = json.dumps(delivered).encode()
-                    await app.producer.flush()  # remembered before anything else happens
-                record = {
-                    "kind": "delivery",
-                    "station": doc["station"],
-                    "group": doc["group"],
-                    "receiver": receiver.name,
-                    "receiver_name": config.display_name(receiver),
-                    "changes": [c["id"] for c in fresh],
-                    "title": message.title,
-                    "ok": ok,
-                    "at": _iso(time.time()),
-                    "deliveries": [result.to_dict() for result in results],
-                }
-                await topics.alerts.send(key=key, value=dispatch.dumps(record))
+            for missed in await notify_guard.missed(event.message):
+                await on_alerts(missed.value or b"")
+            await on_alerts(event.message.value)
 
     @app.timer(interval=tick_seconds, on_leader=True)
     async def clock() -> None:

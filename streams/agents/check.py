@@ -8,9 +8,7 @@ report, the breach and recovery events, or a dead letter.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import logging
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,9 +17,7 @@ import faust
 from stations.assessment import Assessor, History, Replay
 from stations.report import ReportError
 from streams.deadletter import Source, dead_letter
-from streams.gaps import Gap, OffsetGaps, read_range
-
-log = logging.getLogger(__name__)
+from streams.gaps import GapGuard
 
 
 def _dumps(doc: dict[str, Any]) -> bytes:
@@ -43,13 +39,7 @@ def register(
         partitions=topics.raw.partitions,
         help="Recent accepted reports per station (QC history, duplicate window).",
     )
-    gaps = OffsetGaps()
-
-    async def held(app: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
-        assigned: set[Any] = args[0]
-        gaps.keep({(tp.topic, tp.partition) for tp in assigned})
-
-    app.on_partitions_assigned.connect(held)
+    guard = GapGuard(app, reader_options)
 
     async def handle(message: Any) -> None:
         source = Source(message.topic, message.partition, message.offset)
@@ -73,26 +63,11 @@ def register(
             await future
         history[key] = outcome.history.to_json()
 
-    async def fill(gap: Gap) -> None:
-        if reader_options is None:
-            log.error("offsets %s were skipped by the consumer and no reader is set", gap)
-            return
-        log.warning("offsets %s were skipped by the consumer: reading them directly", gap)
-        try:
-            missed = await asyncio.to_thread(read_range, reader_options, gap)
-        except Exception:  # a crash loop would lose more than this range
-            log.exception("could not read the skipped offsets %s", gap)
-            return
-        for message in missed:
-            await handle(message)
-
     @app.agent(topics.raw, name="check")
     async def check(stream: Any) -> None:
         async for event in stream.events():
-            message = event.message
-            gap = gaps.seen(message.topic, message.partition, message.offset)
-            if gap is not None:
-                await fill(gap)
-            await handle(message)
+            for missed in await guard.missed(event.message):
+                await handle(missed)
+            await handle(event.message)
 
     return history

@@ -1,4 +1,4 @@
-"""The store agent: assessed reports and rule events into InfluxDB, at least once.
+"""The store agent: assessed reports, rule events and alert changes into InfluxDB, at least once.
 
 It takes messages in batches (``BASIN_STORE_BATCH_SIZE`` or ``BASIN_STORE_FLUSH_SECONDS``,
 whichever comes first), turns them into points (:mod:`streams.store.points`) and waits until
@@ -21,14 +21,23 @@ from typing import Any
 import faust
 
 from streams.deadletter import Source, dead_letter
-from streams.store.points import PointError, assessed_points, event_point, line_protocol
+from streams.gaps import GapGuard
+from streams.store.points import (
+    PointError,
+    alert_points,
+    assessed_points,
+    event_point,
+    line_protocol,
+)
 from streams.store.writer import BatchWriter, DataRejected, StoreConfigError
 
 log = logging.getLogger(__name__)
 
 
-def message_lines(topic: str, assessed_topic: str, value: bytes | None) -> list[str]:
-    """The line protocol of one message of the assessed or the breaches topic; PointError."""
+def message_lines(
+    topic: str, assessed_topic: str, value: bytes | None, alerts_topic: str = ""
+) -> list[str]:
+    """The line protocol of one message of the assessed, breaches or alerts topic; PointError."""
     try:
         doc = json.loads(value or b"")
     except ValueError as exc:
@@ -37,6 +46,8 @@ def message_lines(topic: str, assessed_topic: str, value: bytes | None) -> list[
         raise PointError("not a JSON object")
     if topic == assessed_topic:
         return line_protocol(assessed_points(doc))
+    if topic == alerts_topic:
+        return line_protocol(alert_points(doc))
     return line_protocol([event_point(doc)])  # chosen by topic, never guessed from content
 
 
@@ -46,17 +57,20 @@ def register(
     writer: BatchWriter,
     batch_size: int,
     flush_seconds: float,
+    reader_options: dict[str, Any] | None = None,
 ) -> None:
-    """Declare the store agent on the assessed and breaches topics."""
+    """Declare the store agent on the assessed, breaches and alerts topics."""
     source = app.topic(
         topics.assessed.get_topic_name(),
         topics.breaches.get_topic_name(),
+        topics.alerts.get_topic_name(),
         key_type=bytes,
         value_type=bytes,
         key_serializer="raw",
         value_serializer="raw",
     )
     assessed_topic = topics.assessed.get_topic_name()
+    alerts_topic = topics.alerts.get_topic_name()
 
     async def reject(message: Any, reason: str, detail: str) -> None:
         where = Source(message.topic, message.partition, message.offset)
@@ -67,7 +81,8 @@ def register(
         batch: list[tuple[Any, list[str]]] = []
         for message in messages:
             try:
-                batch.append((message, message_lines(message.topic, assessed_topic, message.value)))
+                lines = message_lines(message.topic, assessed_topic, message.value, alerts_topic)
+                batch.append((message, lines))
             except PointError as exc:
                 await reject(message, "store_invalid", str(exc))
         try:
@@ -81,11 +96,17 @@ def register(
                     writer.stats.rejected_lines += len(lines)
                     await reject(message, "store_rejected", f"InfluxDB refused the points: {exc}")
 
+    guard = GapGuard(app, reader_options)
+
     @app.agent(source, name="store")
     async def store(stream: Any) -> None:
         async for events in stream.take_events(batch_size, within=flush_seconds):
+            messages: list[Any] = []
+            for event in events:  # with what the consumer skipped before each (streams.gaps)
+                messages += await guard.missed(event.message)
+                messages.append(event.message)
             try:
-                await store_batch([event.message for event in events])
+                await store_batch(messages)
             except StoreConfigError as exc:
                 log.critical("%s", exc)
                 await app.crash(exc)

@@ -21,6 +21,8 @@ HYDROLOGY = "hydrology"
 ASSESSMENT = "assessment"
 QC = "qc"
 BREACHES = "breaches"
+ALERTS = "alerts"
+DELIVERIES = "alert_deliveries"
 
 _STATION_TAGS = ("station", "station_name", "jurisdiction", "basin", "water_body")
 
@@ -122,6 +124,57 @@ def event_point(doc: Mapping[str, Any]) -> Point:
         raise
     except (KeyError, TypeError, ValueError) as exc:
         raise PointError(f"rule event: {type(exc).__name__}: {exc}") from exc
+
+
+def alert_points(doc: Mapping[str, Any]) -> list[Point]:
+    """The points of one ``wq.alerts`` document: a point per alert state change (measurement
+    ``alerts``) or one per notification delivery (``alert_deliveries``)."""
+    try:
+        if doc["kind"] == "delivery":
+            deliveries = doc["deliveries"]
+            errors = "; ".join(d["error"] for d in deliveries if d.get("error"))
+            return [
+                Point(DELIVERIES)
+                .time(_seconds(doc, "at"), WritePrecision.S)
+                .tag("station", str(doc["station"]))
+                .tag("receiver", str(doc["receiver"]))
+                .tag("ok", "true" if doc["ok"] else "false")
+                .field("changes", ",".join(doc["changes"]))
+                .field("title", str(doc["title"]))
+                .field("attempts", sum(int(d["attempts"]) for d in deliveries))
+                .field("errors", errors)
+            ]
+        points = []
+        for change in doc["changes"]:
+            alert = change["alert"]
+            point = (
+                Point(ALERTS)
+                .time(_seconds(change, "at"), WritePrecision.S)
+                .tag("station", str(alert["station"]))
+                .tag("station_name", str(alert["station_name"]))
+                .tag("jurisdiction", str(alert["jurisdiction"]))
+                .tag("rule", str(alert["rule"]))
+                .tag("parameter", str(alert["parameter"]))
+                .tag("severity", str(alert["severity"]))
+                .tag("change", str(change["what"]).split("-", 1)[0])
+                .field("id", str(change["id"]))
+                .field("state", str(alert["state"]))
+                .field("tier", int(alert["tier"]))
+                .field("notified", bool(change["tiers"]))
+                .field("suppressed", str(change.get("suppressed") or ""))
+                .field("parties", ",".join(alert["parties"]))
+                .field("message", str(alert["message"]))
+            )
+            for name in ("observed", "limit"):
+                number = _number(alert.get(name))
+                if number is not None:
+                    point.field(name, number)
+            points.append(point)
+        return points
+    except PointError:
+        raise
+    except (KeyError, TypeError, ValueError) as exc:
+        raise PointError(f"alert document: {type(exc).__name__}: {exc}") from exc
 
 
 def document_points(doc: Mapping[str, Any]) -> list[Point]:

@@ -29,6 +29,7 @@ def test_defaults_are_the_local_stack() -> None:
         "wq.reports.rejected",
         "wq.breaches",
         "wq.alerts",
+        "wq.alerts.commands",
     )
 
 

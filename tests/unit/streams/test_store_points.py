@@ -98,3 +98,36 @@ def test_event_point_and_bad_documents() -> None:
         message_lines("a", "a", b"\xff{")
     with pytest.raises(PointError, match="assessed report"):
         message_lines("a", "a", json.dumps({"observed_at": "2021-04-06T08:00:00+00:00"}).encode())
+
+
+def test_alert_changes_and_deliveries_become_points() -> None:
+    from datetime import UTC, datetime
+
+    from alerts.lifecycle import Policy, StationAlerts
+    from streams.store.points import alert_points
+
+    state = StationAlerts("SH-CJ-009", "太浦河桥", "SH", ["SH", "JS", "TBA"], interval=14400.0)
+    at = datetime(2026, 11, 20, 8, tzinfo=UTC)
+    event = {
+        "kind": "breach", "rule": "tpq-tp", "parameter": "tp", "observed": 0.3, "limit": 0.15,
+        "severity": "warning", "jurisdictions": ["SH", "JS", "TBA"],
+        "observed_at": at.isoformat(), "since": at.isoformat(), "message": "太浦河桥 总磷 0.3",
+    }  # fmt: skip
+    report = {"observed_at": at.isoformat(), "values": {}, "events": [event]}
+    changes = state.evaluation(report, at.timestamp(), Policy())
+    doc = {"kind": "changes", "station": "SH-CJ-009", "changes": [c.to_doc() for c in changes]}
+    (line,) = line_protocol(alert_points(doc))
+    assert line.startswith("alerts,change=firing,jurisdiction=SH,parameter=tp,rule=tpq-tp,")
+    assert "station_name=太浦河桥" in line and "tier=1i" in line and "observed=0.3" in line
+    assert line.endswith(f" {int(at.timestamp())}")
+
+    delivery = {
+        "kind": "delivery", "station": "SH-CJ-009", "receiver": "sh-t1", "ok": False,
+        "changes": [changes[0].id], "title": "【告警】太浦河桥", "at": at.isoformat(),
+        "deliveries": [{"attempts": 4, "error": "webhook:http://x/: HTTP 500"}],
+    }  # fmt: skip
+    (line,) = line_protocol(alert_points(delivery))
+    assert line.startswith("alert_deliveries,ok=false,receiver=sh-t1,station=SH-CJ-009 ")
+    assert "attempts=4i" in line and "HTTP 500" in line
+    with pytest.raises(PointError, match="alert document: KeyError"):
+        alert_points({"kind": "changes"})
