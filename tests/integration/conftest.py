@@ -202,6 +202,16 @@ class Worker:
         self.proc.wait(10)
 
 
+@pytest.fixture(autouse=True)
+def close_readers() -> Iterator[None]:
+    """Close the topic readers a test opened (their sockets would leak into later tests)."""
+    from tests.integration.pipeline import TopicReader
+
+    yield
+    while TopicReader.opened:
+        TopicReader.opened.pop().close()
+
+
 @pytest.fixture
 def start_worker(tmp_path: Path) -> Iterator[object]:
     """Start `basin worker` subprocesses; all are stopped at the end of the test."""

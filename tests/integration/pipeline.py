@@ -8,7 +8,7 @@ import time
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from kafka import KafkaConsumer
 
@@ -61,10 +61,14 @@ def expected_outcome(messages: list[tuple[bytes | None, bytes]]) -> dict[str, An
 
 
 class TopicReader:
-    """Reads a topic from the start as a downstream consumer (read_committed), accumulating."""
+    """Reads a topic from the start as a downstream consumer (read_committed), accumulating.
+    Every reader is closed after its test (``close_readers`` in conftest.py)."""
+
+    opened: ClassVar[list[TopicReader]] = []
 
     def __init__(self, bootstrap: str, topic: str) -> None:
         self.records: list[Any] = []
+        TopicReader.opened.append(self)
         self._consumer = KafkaConsumer(
             topic,
             bootstrap_servers=bootstrap,
