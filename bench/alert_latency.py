@@ -55,7 +55,7 @@ def config_yaml(path: Path, receiver: HttpReceiver) -> None:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def messages(stations: int, cycles: int) -> list[tuple[str, datetime, bytes]]:
+def messages(stations: int, cycles: int) -> list[tuple[str, datetime, int, bytes]]:
     registry = load_registry()
     chosen = [
         s
@@ -76,7 +76,7 @@ def messages(stations: int, cycles: int) -> list[tuple[str, datetime, bytes]]:
                 "tp": Reading(PATTERN[step % len(PATTERN)], "mg/L"),
             }
             report = Report(station.id, at, at + timedelta(minutes=5), "bench", readings)
-            out.append((station.id, at, report.to_json()))
+            out.append((station.id, at, step // len(PATTERN) + 1, report.to_json()))
     return out
 
 
@@ -113,7 +113,7 @@ def main() -> None:
         BASIN_WORKER_WEB_PORT="6098",
         BASIN_WORKER_DATA_DIR=str(work / "data"),
     )
-    sent: dict[tuple[str, str], float] = {}
+    sent: dict[tuple[str, str], tuple[float, int]] = {}
     with (work / "worker.log").open("wb") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "streams", "worker"], cwd=REPO, env=env, stdout=log,
@@ -127,9 +127,9 @@ def main() -> None:
                 time.sleep(0.2)
             producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks=1)
             plan = messages(args.stations, args.cycles)
-            for station, at, value in plan:
+            for station, at, cycle, value in plan:
                 producer.send(topics["raw"], key=station.encode(), value=value).get(timeout=30)
-                sent[(station, at.isoformat())] = time.time()
+                sent[(station, at.isoformat())] = (time.time(), cycle)
                 time.sleep(args.gap)
             producer.close()
             expected = args.stations * args.cycles * 2  # a firing and an all-clear per cycle
@@ -157,14 +157,18 @@ def count_changes(receiver: HttpReceiver) -> int:
     return sum(1 for _, c in arrivals(receiver).values() if c["alert"]["rule"] == "target-class")
 
 
-def report(receiver: HttpReceiver, sent: dict[tuple[str, str], float], reports: int) -> None:
+def report(
+    receiver: HttpReceiver, sent: dict[tuple[str, str], tuple[float, int]], reports: int
+) -> None:
     latency: dict[str, list[float]] = {"firing": [], "resolved": []}
+    by_cycle: dict[tuple[str, int], list[float]] = {}
     for arrived, change in arrivals(receiver).values():
         alert = change["alert"]
         if alert["rule"] != "target-class" or change["what"] not in latency:
             continue
-        produced = sent[(alert["station"], alert["observed_at"])]
+        produced, cycle = sent[(alert["station"], alert["observed_at"])]
         latency[change["what"]].append((arrived - produced) * 1000)
+        by_cycle.setdefault((change["what"], cycle), []).append((arrived - produced) * 1000)
     print(f"{reports} reports produced one at a time; {len(receiver.requests)} notifications")
     for what, values in latency.items():
         if not values:
@@ -175,6 +179,9 @@ def report(receiver: HttpReceiver, sent: dict[tuple[str, str], float], reports: 
             f"p90 {percentile(values, 0.9):7.1f} ms  p99 {percentile(values, 0.99):7.1f} ms  "
             f"max {max(values):7.1f} ms"
         )
+    for (what, cycle), values in sorted(by_cycle.items()):
+        median = statistics.median(values)
+        print(f"  {what:9} cycle {cycle}: n={len(values):4d}  median {median:7.1f} ms")
 
 
 if __name__ == "__main__":

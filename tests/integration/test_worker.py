@@ -36,8 +36,8 @@ def test_topics_ensure_creates_then_leaves_topics_alone(kafka: str, topics: Topi
 
     assert first.returncode == 0, first.stderr
     assert second.returncode == 0, second.stderr
-    assert first.stdout.count("created") == 5
-    assert second.stdout.count("exists") == 5 and "created" not in second.stdout
+    assert first.stdout.count("created") == 6  # raw ... alerts and the alert commands
+    assert second.stdout.count("exists") == 6 and "created" not in second.stdout
     assert f"{topics.name('rejected')}\t3\texists" in second.stdout.splitlines()
     admin = KafkaAdminClient(bootstrap_servers=kafka)
     try:
