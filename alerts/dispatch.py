@@ -6,7 +6,6 @@ Pure: no Kafka, Faust or network code. The alert agents in ``streams.agents.aler
 from __future__ import annotations
 
 import functools
-import json
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import datetime
@@ -192,7 +191,3 @@ def silence_of(command: Mapping[str, Any]) -> Silence:
         reason=str(command["reason"]),
         created_at=float(command["at"]),
     )
-
-
-def dumps(doc: Mapping[str, Any]) -> bytes:
-    return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")

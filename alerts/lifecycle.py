@@ -36,6 +36,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from stations.qc import QCFlag
+from stations.rules import CLASS_PARAMETER
+
 PENDING = "pending"
 FIRING = "firing"
 ACKNOWLEDGED = "acknowledged"
@@ -46,9 +49,7 @@ STATE_NAMES = {PENDING: "待定", FIRING: "告警中", ACKNOWLEDGED: "已确认"
 
 SILENT_RULE = "station-silent"
 SILENT_PARAMETER = "report"
-CLASS_PARAMETER = "class"  # the target-class rule's parameter (stations.rules)
-MAINTENANCE_FLAG = "M"
-QC_GOOD = 1
+MAINTENANCE_FLAG = "M"  # HJ 212 value flag (stations.screening.INSTRUMENT_FLAGS)
 
 #: Resolved alerts and ended silences are kept this long (for the console and replays).
 KEEP = timedelta(days=7).total_seconds()
@@ -101,12 +102,12 @@ class Alert:
 
     @property
     def episode(self) -> str:
-        return _iso(self.started)
+        return iso(self.started)
 
     def snapshot(self) -> dict[str, Any]:
         doc = asdict(self)
         for name in ("started", "fired_at", "notified_at", "paged_at", "acked_at", "resolved_at"):
-            doc[name] = _iso(doc[name]) if doc[name] is not None else None
+            doc[name] = iso(doc[name]) if doc[name] is not None else None
         doc["state_name"] = STATE_NAMES[self.state]
         return doc
 
@@ -127,12 +128,12 @@ class Silence:
         return self.start <= moment < self.end
 
     def describe(self) -> str:
-        return f"silenced by {self.author} until {_iso(self.end)}: {self.reason}"
+        return f"silenced by {self.author} until {iso(self.end)}: {self.reason}"
 
     def to_doc(self) -> dict[str, Any]:
         doc = asdict(self)
         for name in ("start", "end", "created_at"):
-            doc[name] = _iso(doc[name])
+            doc[name] = iso(doc[name])
         return doc
 
 
@@ -414,8 +415,8 @@ class StationAlerts:
             state=FIRING,
             observed=round(quiet / 60.0, 1),  # minutes without a report
             limit=round(policy.silent_intervals * self.interval / 60.0, 1),
-            observed_at=_iso(self.clock),
-            since=_iso(self.last_received),
+            observed_at=iso(self.clock),
+            since=iso(self.last_received),
             message=f"{name} 已 {quiet / 3600:.1f} 小时无数据上报",
             started=self.clock,
             fired_at=self.clock,
@@ -441,7 +442,7 @@ class StationAlerts:
             what=what,
             alert=alert.snapshot(),
             tiers=tiers,
-            at=_iso(self.clock),
+            at=iso(self.clock),
             suppressed=suppressed,
         )
 
@@ -472,10 +473,11 @@ def _judged(doc: Mapping[str, Any], parameter: str) -> float | None:
         cls = doc.get("class")
         return float(cls) if cls is not None else None
     entry = (doc.get("values") or {}).get(parameter)
-    if not entry or entry.get("qc") != QC_GOOD or entry.get("value") is None:
+    if not entry or entry.get("qc") != QCFlag.GOOD or entry.get("value") is None:
         return None
     return float(entry["value"])
 
 
-def _iso(moment: float) -> str:
+def iso(moment: float) -> str:
+    """Seconds since the epoch as an ISO 8601 time in UTC."""
     return datetime.fromtimestamp(moment, UTC).isoformat()

@@ -14,10 +14,11 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from alerts.channels import Message
-from alerts.lifecycle import CLASS_PARAMETER, SILENT_RULE
+from alerts.lifecycle import SILENT_RULE
 from stations import parameters
 from stations.gb3838 import CLASS_NAMES
 from stations.jurisdictions import Jurisdiction
+from stations.rules import CLASS_PARAMETER
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 

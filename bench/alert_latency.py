@@ -2,8 +2,9 @@
 
     .venv/bin/python -m bench.alert_latency [--stations 60] [--cycles 3] [--gap 0.02]
 
-Needs the local Kafka (`make up`). A `basin worker` subprocess runs on fresh topics with an alerts
-configuration whose every receiver is a webhook to an HTTP server in this process. Each station
+Needs the local Kafka (`make up`). A `basin worker` subprocess runs on fresh topics with the
+alerts configuration of the alert tests (every receiver a webhook to an HTTP server in this
+process). Each station
 sends hourly reports (the last 20 hours) cycling through bad (TP 0.35 mg/L: worse than its
 target class) and good (TP 0.05) results: each cycle fires the target-class alert (the second
 bad result in a row) and resolves it (the second good one). Reports are produced one at a time,
@@ -32,27 +33,13 @@ from kafka import KafkaProducer
 from kafka.admin import KafkaAdminClient, NewTopic
 
 from stations.registry import load_registry
-from stations.report import Reading, Report
 from stations.station import StationKind
 from streams.settings import Settings
+from tests.integration.alerting import alerts_yaml, reports
 from tests.receivers import HttpReceiver
 
 REPO = Path(__file__).resolve().parents[1]
 PATTERN = (0.35, 0.35, 0.35, 0.05, 0.05, 0.05)  # one firing and one all-clear per cycle
-
-
-def config_yaml(path: Path, receiver: HttpReceiver) -> None:
-    lines = ["version: 1", "receivers:"]
-    parties = ("JS", "ZJ", "SH", "AH", "TBA")
-    for party in parties:
-        url = receiver.url(f"/{party.lower()}")
-        lines += [f"  {party.lower()}:", "    channels:", f"      - {{type: webhook, url: {url}}}"]
-    lines.append("rotas:")
-    for party in parties:
-        lines += [f"  {party}:", "    tiers:", "      - tier: 1", "        shifts:"]
-        shift = f"{{days: all, hours: '00:00-24:00', receivers: [{party.lower()}]}}"
-        lines.append(f"          - {shift}")
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def messages(stations: int, cycles: int) -> list[tuple[str, datetime, int, bytes]]:
@@ -68,15 +55,8 @@ def messages(stations: int, cycles: int) -> list[tuple[str, datetime, int, bytes
     for step in range(steps):  # round-robin over stations, in time order per station
         at = start + timedelta(hours=step)
         for station in chosen:
-            readings = {
-                "ph": Reading(7.5, ""),
-                "do": Reading(7.0, "mg/L"),
-                "codmn": Reading(3.0, "mg/L"),
-                "nh3n": Reading(0.3, "mg/L"),
-                "tp": Reading(PATTERN[step % len(PATTERN)], "mg/L"),
-            }
-            report = Report(station.id, at, at + timedelta(minutes=5), "bench", readings)
-            out.append((station.id, at, step // len(PATTERN) + 1, report.to_json()))
+            ((_, value),) = reports(station.id, [PATTERN[step % len(PATTERN)]], at, full=True)
+            out.append((station.id, at, step // len(PATTERN) + 1, value))
     return out
 
 
@@ -102,7 +82,7 @@ def main() -> None:
         admin.close()
     receiver = HttpReceiver()
     work = Path(tempfile.mkdtemp(prefix="bench-alerts-"))
-    config_yaml(work / "alerts.yaml", receiver)
+    alerts_yaml(work / "alerts.yaml", receiver)
     env = {k: v for k, v in os.environ.items() if not k.startswith("BASIN_")}
     env.update({f"BASIN_TOPIC_{k.upper()}": v for k, v in topics.items()})
     env.update(

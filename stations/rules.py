@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import TypeVar
 
 from stations import parameters
 from stations.gb3838 import ASSESSED, CLASS_NAMES, WaterBody, classify_report
@@ -209,9 +209,8 @@ class Breach:
 
 
 @dataclass(frozen=True)
-class Pending:
-    """The newest result is beyond the limit but the rule's persistence is not met yet (e.g. the
-    first of two results in a row): nobody is paged, the alert is pending."""
+class _Settled:
+    """The fields of a rule event without a breach's start: pending and recovery."""
 
     station_id: str
     station_name: str
@@ -223,22 +222,20 @@ class Pending:
     jurisdictions: tuple[Jurisdiction, ...]
     observed_at: datetime
     message: str
+
+
+_E = TypeVar("_E", bound=_Settled)
 
 
 @dataclass(frozen=True)
-class Recovery:
-    """A rule breached before the newest result is not breached any more."""
+class Pending(_Settled):
+    """The newest result is beyond the limit but the rule's persistence is not met yet (e.g. the
+    first of two results in a row): nobody is paged, the alert is pending."""
 
-    station_id: str
-    station_name: str
-    rule_id: str
-    parameter: str
-    observed: float
-    limit: float
-    severity: Severity
-    jurisdictions: tuple[Jurisdiction, ...]
-    observed_at: datetime
-    message: str
+
+@dataclass(frozen=True)
+class Recovery(_Settled):
+    """A rule breached before the newest result is not breached any more."""
 
 
 @dataclass(frozen=True)
@@ -276,9 +273,9 @@ def evaluate(
         if last.in_breach and last.beyond:
             results.append(_breach(station, rule, last))
         elif not last.in_breach and len(steps) > 1 and steps[-2].in_breach:
-            results.append(_recovery(station, rule, last))
+            results.append(_settled(Recovery, station, rule, last, "恢复: "))
         elif last.beyond and not last.in_breach:
-            results.append(_pending(station, rule, last))
+            results.append(_settled(Pending, station, rule, last, "待定: "))
         # in breach but this result within the limit: waiting for N good results, nothing new
     return results
 
@@ -394,27 +391,19 @@ def _breach(station: Station, rule: TargetClassRule | LimitRule, step: _Step) ->
     )
 
 
-def _pending(station: Station, rule: TargetClassRule | LimitRule, step: _Step) -> Pending:
-    return Pending(**_without_since(station, rule, step, "待定: "))
-
-
-def _recovery(station: Station, rule: TargetClassRule | LimitRule, step: _Step) -> Recovery:
-    return Recovery(**_without_since(station, rule, step, "恢复: "))
-
-
-def _without_since(
-    station: Station, rule: TargetClassRule | LimitRule, step: _Step, prefix: str
-) -> dict[str, Any]:
-    """The fields of a pending or recovery event (they have the same)."""
-    return {
-        "station_id": station.id,
-        "station_name": station.name,
-        "rule_id": rule.id,
-        "parameter": _parameter(rule),
-        "observed": step.observed,
-        "limit": _limit(rule, station),
-        "severity": rule.severity,
-        "jurisdictions": station.jurisdictions,
-        "observed_at": step.at,
-        "message": prefix + _describe(rule, station, step.observed),
-    }
+def _settled(
+    kind: type[_E], station: Station, rule: TargetClassRule | LimitRule, step: _Step, prefix: str
+) -> _E:
+    """A pending or recovery event at ``step``; ``prefix`` heads its message."""
+    return kind(
+        station_id=station.id,
+        station_name=station.name,
+        rule_id=rule.id,
+        parameter=_parameter(rule),
+        observed=step.observed,
+        limit=_limit(rule, station),
+        severity=rule.severity,
+        jurisdictions=station.jurisdictions,
+        observed_at=step.at,
+        message=prefix + _describe(rule, station, step.observed),
+    )

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,8 +81,6 @@ class RawMessage:
 def read_range(options: dict[str, Any], gap: Gap, timeout: float = 60.0) -> list[RawMessage]:
     """The messages at the gap's offsets, read with kafka-python from the partition itself
     (blocking; run it in a thread). Raises TimeoutError if they cannot all be read in time."""
-    import time
-
     from kafka import KafkaConsumer, TopicPartition
 
     consumer = KafkaConsumer(**options, group_id=None, enable_auto_commit=False)

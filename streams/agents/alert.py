@@ -21,7 +21,6 @@ import logging
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
 
@@ -30,11 +29,12 @@ from faust import web
 
 from alerts import dispatch
 from alerts.config import AlertsConfig
-from alerts.lifecycle import AlertError, Change, StationAlerts
+from alerts.lifecycle import AlertError, Change, StationAlerts, iso
 from alerts.messages import render
 from alerts.notifiers import Notifiers
 from stations.errors import StationsError
 from stations.registry import Registry
+from streams.agents import dumps
 from streams.deadletter import Source, dead_letter
 from streams.gaps import GapGuard
 
@@ -113,7 +113,7 @@ def register(
                 "at": changes[-1].at,
                 "changes": [change.to_doc() for change in changes],
             }
-            await (await topics.alerts.send(key=key, value=dispatch.dumps(doc)))
+            await (await topics.alerts.send(key=key, value=dumps(doc)))
         state_table[key] = state.to_json()
 
     async def on_report(value: bytes, timestamp: float) -> None:
@@ -135,14 +135,14 @@ def register(
                 state = load(station)
                 changes = state.tick(now, policy)
                 if changes:
-                    await emit(state, f"{station}@tick:{_iso(now)}", changes)
+                    await emit(state, f"{station}@tick:{iso(now)}", changes)
             return
         state = load(str(command["station"]))
         if kind == "ack":
             changes = state.acknowledge(
                 str(command["alert"]), str(command["by"]), str(command["note"]), command["at"]
             )
-            await emit(state, f"{state.station}@ack:{_iso(command['at'])}", changes)
+            await emit(state, f"{state.station}@ack:{iso(command['at'])}", changes)
         elif kind == "silence":
             state.add_silence(dispatch.silence_of(command))
             await emit(state, "", [])
@@ -204,10 +204,10 @@ def register(
                 "changes": [c["id"] for c in fresh],
                 "title": message.title,
                 "ok": ok,
-                "at": _iso(time.time()),
+                "at": iso(time.time()),
                 "deliveries": [result.to_dict() for result in results],
             }
-            await topics.alerts.send(key=key, value=dispatch.dumps(record))
+            await topics.alerts.send(key=key, value=dumps(record))
 
     notify_guard = GapGuard(app, reader_options)
 
@@ -220,7 +220,7 @@ def register(
 
     @app.timer(interval=tick_seconds, on_leader=True)
     async def clock() -> None:
-        tick = dispatch.dumps({"kind": "tick", "at": time.time()})
+        tick = dumps({"kind": "tick", "at": time.time()})
         for partition in range(partitions):
             await topics.commands.send(value=tick, partition=partition)
 
@@ -282,7 +282,7 @@ def _views(app: faust.App, topics: Any, registry: Registry, state_table: Any) ->
             if alert.state not in ("firing", "acknowledged"):
                 return bad(self, ValueError(f"alert {alert.id} is {alert.state}"), status=409)
             key = command["station"].encode()
-            await (await topics.commands.send(key=key, value=dispatch.dumps(command)))
+            await (await topics.commands.send(key=key, value=dumps(command)))
             return self.json({"accepted": True, "command": command}, status=202)
 
     @app.page("/alerts/silences/")
@@ -297,7 +297,7 @@ def _views(app: faust.App, topics: Any, registry: Registry, state_table: Any) ->
                 return bad(self, exc)
             for command in commands:
                 key = command["station"].encode()
-                await (await topics.commands.send(key=key, value=dispatch.dumps(command)))
+                await (await topics.commands.send(key=key, value=dumps(command)))
             return self.json({"accepted": True, "silences": commands}, status=202)
 
     page = resources.files("alerts").joinpath("console.html").read_text(encoding="utf-8")
@@ -306,7 +306,3 @@ def _views(app: faust.App, topics: Any, registry: Registry, state_table: Any) ->
     class Console(web.View):
         async def get(self, request: web.Request) -> web.Response:
             return self.html(page)
-
-
-def _iso(moment: float) -> str:
-    return datetime.fromtimestamp(moment, UTC).isoformat()

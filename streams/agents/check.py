@@ -8,7 +8,6 @@ report, the breach and recovery events, or a dead letter.
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,12 +15,9 @@ import faust
 
 from stations.assessment import Assessor, History, Replay
 from stations.report import ReportError
+from streams.agents import dumps
 from streams.deadletter import Source, dead_letter
 from streams.gaps import GapGuard
-
-
-def _dumps(doc: dict[str, Any]) -> bytes:
-    return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 def register(
@@ -56,9 +52,9 @@ def register(
             return
         # Outputs first, acknowledged by the broker; only then the history that marks the
         # message as done. A crash in between redelivers the message: same outputs again.
-        sent = [await topics.assessed.send(key=key, value=_dumps(outcome.assessed))]
+        sent = [await topics.assessed.send(key=key, value=dumps(outcome.assessed))]
         for doc in outcome.events:
-            sent.append(await topics.breaches.send(key=key, value=_dumps(doc)))
+            sent.append(await topics.breaches.send(key=key, value=dumps(doc)))
         for future in sent:
             await future
         history[key] = outcome.history.to_json()

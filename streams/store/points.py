@@ -45,6 +45,15 @@ def _number(value: Any) -> float | None:
     return None if math.isnan(number) or math.isinf(number) else number
 
 
+def _observed_and_limit(point: Point, doc: Mapping[str, Any]) -> Point:
+    """The rule event's or alert's observed value and limit as fields, when they are numbers."""
+    for name in ("observed", "limit"):
+        number = _number(doc.get(name))
+        if number is not None:
+            point.field(name, number)
+    return point
+
+
 def _station_point(measurement: str, doc: Mapping[str, Any], at: int) -> Point:
     point = Point(measurement).time(at, WritePrecision.S)
     for tag in _STATION_TAGS:
@@ -115,11 +124,7 @@ def event_point(doc: Mapping[str, Any]) -> Point:
             .field("jurisdictions", ",".join(doc["jurisdictions"]))
             .field("message", str(doc["message"]))
         )
-        for name in ("observed", "limit"):
-            number = _number(doc.get(name))
-            if number is not None:
-                point.field(name, number)
-        return point
+        return _observed_and_limit(point, doc)
     except PointError:
         raise
     except (KeyError, TypeError, ValueError) as exc:
@@ -165,11 +170,7 @@ def alert_points(doc: Mapping[str, Any]) -> list[Point]:
                 .field("parties", ",".join(alert["parties"]))
                 .field("message", str(alert["message"]))
             )
-            for name in ("observed", "limit"):
-                number = _number(alert.get(name))
-                if number is not None:
-                    point.field(name, number)
-            points.append(point)
+            points.append(_observed_and_limit(point, alert))
         return points
     except PointError:
         raise
