@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from stations import parameters
 from stations.gb3838 import ASSESSED, CLASS_NAMES, WaterBody, classify_report
@@ -190,9 +190,9 @@ class Observation:
 
 
 @dataclass(frozen=True)
-class Breach:
-    """A rule is breached at the newest result. ``observed`` is the latest value (or the window
-    mean, see ``statistic``); for the target-class rule value and limit are classes 1..6."""
+class RuleEvent:
+    """What every rule event says: the station, the rule, the newest result and its limit (for
+    the target-class rule value and limit are classes 1..6), who is told, and a message."""
 
     station_id: str
     station_name: str
@@ -203,38 +203,29 @@ class Breach:
     severity: Severity
     jurisdictions: tuple[Jurisdiction, ...]
     observed_at: datetime
+    message: str
+
+
+_E = TypeVar("_E", bound=RuleEvent)
+
+
+@dataclass(frozen=True)
+class Breach(RuleEvent):
+    """A rule is breached at the newest result. ``observed`` is the latest value (or the window
+    mean, see ``statistic``); ``since`` is when the breach began."""
+
     since: datetime
     statistic: str
-    message: str
 
 
 @dataclass(frozen=True)
-class _Settled:
-    """The fields of a rule event without a breach's start: pending and recovery."""
-
-    station_id: str
-    station_name: str
-    rule_id: str
-    parameter: str
-    observed: float
-    limit: float
-    severity: Severity
-    jurisdictions: tuple[Jurisdiction, ...]
-    observed_at: datetime
-    message: str
-
-
-_E = TypeVar("_E", bound=_Settled)
-
-
-@dataclass(frozen=True)
-class Pending(_Settled):
+class Pending(RuleEvent):
     """The newest result is beyond the limit but the rule's persistence is not met yet (e.g. the
     first of two results in a row): nobody is paged, the alert is pending."""
 
 
 @dataclass(frozen=True)
-class Recovery(_Settled):
+class Recovery(RuleEvent):
     """A rule breached before the newest result is not breached any more."""
 
 
@@ -273,9 +264,9 @@ def evaluate(
         if last.in_breach and last.beyond:
             results.append(_breach(station, rule, last))
         elif not last.in_breach and len(steps) > 1 and steps[-2].in_breach:
-            results.append(_settled(Recovery, station, rule, last, "恢复: "))
+            results.append(_event(Recovery, station, rule, last, "恢复: "))
         elif last.beyond and not last.in_breach:
-            results.append(_settled(Pending, station, rule, last, "待定: "))
+            results.append(_event(Pending, station, rule, last, "待定: "))
         # in breach but this result within the limit: waiting for N good results, nothing new
     return results
 
@@ -373,28 +364,15 @@ def _describe(rule: TargetClassRule | LimitRule, station: Station, observed: flo
     )
 
 
-def _breach(station: Station, rule: TargetClassRule | LimitRule, step: _Step) -> Breach:
-    assert step.since is not None
-    return Breach(
-        station_id=station.id,
-        station_name=station.name,
-        rule_id=rule.id,
-        parameter=_parameter(rule),
-        observed=step.observed,
-        limit=_limit(rule, station),
-        severity=rule.severity,
-        jurisdictions=station.jurisdictions,
-        observed_at=step.at,
-        since=step.since,
-        statistic="latest" if rule.persistence.consecutive else rule.persistence.describe(),
-        message=_describe(rule, station, step.observed),
-    )
-
-
-def _settled(
-    kind: type[_E], station: Station, rule: TargetClassRule | LimitRule, step: _Step, prefix: str
+def _event(
+    kind: type[_E],
+    station: Station,
+    rule: TargetClassRule | LimitRule,
+    step: _Step,
+    prefix: str = "",
+    **extra: Any,
 ) -> _E:
-    """A pending or recovery event at ``step``; ``prefix`` heads its message."""
+    """A rule event of ``kind`` at ``step``; ``prefix`` heads its message."""
     return kind(
         station_id=station.id,
         station_name=station.name,
@@ -406,4 +384,11 @@ def _settled(
         jurisdictions=station.jurisdictions,
         observed_at=step.at,
         message=prefix + _describe(rule, station, step.observed),
+        **extra,
     )
+
+
+def _breach(station: Station, rule: TargetClassRule | LimitRule, step: _Step) -> Breach:
+    assert step.since is not None
+    statistic = "latest" if rule.persistence.consecutive else rule.persistence.describe()
+    return _event(Breach, station, rule, step, since=step.since, statistic=statistic)
