@@ -36,8 +36,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from stations.qc import QCFlag
-from stations.rules import CLASS_PARAMETER
+from stations.quality.checks import QCFlag
+from stations.rules.engine import CLASS_PARAMETER
 
 PENDING = "pending"
 FIRING = "firing"
@@ -49,7 +49,7 @@ STATE_NAMES = {PENDING: "待定", FIRING: "告警中", ACKNOWLEDGED: "已确认"
 
 SILENT_RULE = "station-silent"
 SILENT_PARAMETER = "report"
-MAINTENANCE_FLAG = "M"  # HJ 212 value flag (stations.screening.INSTRUMENT_FLAGS)
+MAINTENANCE_FLAG = "M"  # HJ 212 value flag (stations.quality.screening.INSTRUMENT_FLAGS)
 
 #: Resolved alerts and ended silences are kept this long (for the console and replays).
 KEEP = timedelta(days=7).total_seconds()

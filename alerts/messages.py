@@ -16,9 +16,9 @@ from zoneinfo import ZoneInfo
 from alerts.channels import Message
 from alerts.lifecycle import SILENT_RULE
 from stations import parameters
-from stations.gb3838 import CLASS_NAMES
 from stations.jurisdictions import Jurisdiction
-from stations.rules import CLASS_PARAMETER
+from stations.rules.engine import CLASS_PARAMETER
+from stations.standard.gb3838 import CLASS_NAMES
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 

@@ -32,13 +32,13 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer
 from kafka.admin import KafkaAdminClient, NewTopic
 
-from stations import hj212
 from stations.assessment import Assessor, History
-from stations.qc_limits import load_qc_limits
+from stations.formats import hj212
+from stations.quality.limits import load_qc_limits
 from stations.registry import load_registry
-from stations.rules_config import load_rules
-from stations.simulation import simulate
-from stations.simulation_faults import FaultRates
+from stations.rules.config import load_rules
+from stations.simulation.faults import FaultRates
+from stations.simulation.model import simulate
 from streams.topics import publish_all
 
 PARTITIONS = 8

@@ -32,10 +32,10 @@ from pathlib import Path
 from influxdb_client import InfluxDBClient, WriteOptions, WritePrecision
 from kafka.admin import KafkaAdminClient, NewTopic
 
-from stations import hj212
+from stations.formats import hj212
 from stations.registry import load_registry
-from stations.simulation import simulate
-from stations.simulation_faults import FaultRates
+from stations.simulation.faults import FaultRates
+from stations.simulation.model import simulate
 from streams.settings import Settings
 from streams.store.points import document_points, line_protocol
 from streams.topics import publish_all

@@ -3,26 +3,19 @@ quality-control checks and breach rules.
 
 Pure domain logic: nothing in this package imports Kafka, Faust or InfluxDB.
 
-Modules::
+Rooms::
 
-    parameters     canonical parameter keys, names, units and conversions, HJ 212 codes
-    jurisdictions  JS, ZJ, SH, AH and the Taihu Basin Authority (TBA); who a station concerns
-    station        what one station is (frozen dataclasses)
-    registry       the station registry (data/stations.yaml): loading, validation, lookups
-    gb3838         GB 3838-2002 classes: vectorised, per report, and basin status grading
-    qc             QARTOD-style checks over numpy arrays and their combination
-    qc_limits      QC limits per parameter, jurisdiction and station (data/qc.yaml)
-    screening      QC of one new value: HJ 212 instrument flags, then the checks
-    rules          breach and recovery rules over a station's recent history
-    rules_config   the rules as data (data/rules.yaml)
-    cnemc          CSV exports of the national publishing system, re-classed
-    hj212          HJ 212-2017 packets: framing, CRC, parse and build
-    simulation     seeded station reports with injected faults (``basin simulate``)
-    simulation_values    the simulated value of each parameter over time
-    simulation_faults    fault rates, the outcome each fault must get, faulty bytes
-    simulation_profile   levels and cycles from the real published data (data/*.json)
-    yamlsource     YAML with line numbers, collecting every problem
-    errors         the exceptions below
+    (top)          parameters, jurisdictions, station, registry (data/stations.yaml), yamlsource
+                   (YAML with line numbers, collecting every problem), errors (below)
+    formats/       report (schema 1), hj212 (HJ 212-2017 codec), cnemc (published results),
+                   history (published results as station reports, ``basin import``)
+    quality/       checks (QARTOD-style, numpy), newest (their newest-value twins),
+                   limits (data/qc.yaml), screening (QC of one new value)
+    standard/      gb3838 (GB 3838-2002 classes, vectorised and per report, basin status)
+    rules/         engine (breach and recovery rules over recent history), config (data/rules.yaml)
+    assessment     the check path of one raw message, tying the rooms together
+    simulation/    model (seeded reports with faults, ``basin simulate``), values, faults,
+                   profile (levels and cycles from the real published data)
 
 Exceptions (``stations.errors``)::
 
@@ -35,6 +28,11 @@ Exceptions (``stations.errors``)::
     ├── UnitError                 an unknown unit for a parameter, or an unknown parameter
     ├── ClassificationError       a value or water body GB 3838 cannot class
     ├── CnemcFormatError          a malformed CNEMC export (file and line in the message)
-    ├── Hj212Error                a packet that breaks HJ 212-2017 (stations.hj212)
+    ├── Hj212Error                a packet that breaks HJ 212-2017 (stations.formats.hj212)
     └── SimulationError           a bad fault spec or nothing to simulate
 """
+
+from pathlib import Path
+
+#: The package's shipped data files: registry, QC limits, rules, simulation profile.
+DATA_DIR = Path(__file__).parent / "data"

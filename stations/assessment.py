@@ -3,7 +3,7 @@ classify under GB 3838-2002, evaluate the breach rules. Pure: the stream agent k
 per-station :class:`History` in a table and calls :class:`Assessor`.
 
 Every raw message ends either as an :class:`Outcome` (an assessed report plus breach and recovery
-events) or as a :class:`~stations.report.ReportError` whose ``reason`` is one of
+events) or as a :class:`~stations.formats.report.ReportError` whose ``reason`` is one of
 :data:`REJECT_REASONS`.
 """
 
@@ -16,15 +16,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from stations import hj212, parameters
+from stations import parameters
 from stations.errors import UnitError
-from stations.gb3838 import CLASS_NAMES, classify_report, is_classed, value_class
-from stations.qc import QCFlag
-from stations.qc_limits import CheckConfig, QCLimits
+from stations.formats import hj212
+from stations.formats.report import Report, ReportError, from_hj212, from_json
+from stations.quality.checks import QCFlag
+from stations.quality.limits import CheckConfig, QCLimits
+from stations.quality.screening import screen_value
 from stations.registry import Registry
-from stations.report import Report, ReportError, from_hj212, from_json
-from stations.rules import Breach, Observation, Pending, Recovery, RuleSet, evaluate
-from stations.screening import screen_value
+from stations.rules.engine import Breach, Observation, Pending, Recovery, RuleSet, evaluate
+from stations.standard.gb3838 import CLASS_NAMES, classify_report, is_classed, value_class
 from stations.station import Station, StationKind
 
 #: Why a message is rejected (the ``reason`` of its dead letter).

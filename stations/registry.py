@@ -23,10 +23,10 @@ from typing import TypeVar
 
 from yaml.nodes import MappingNode, Node, ScalarNode
 
-from stations import parameters
+from stations import DATA_DIR, parameters
 from stations.errors import Problem, RegistryError, UnitError, UnknownStationError
-from stations.gb3838 import WaterBody
 from stations.jurisdictions import Jurisdiction
+from stations.standard.gb3838 import WaterBody
 from stations.station import (
     Boundary,
     Hj212Link,
@@ -38,7 +38,7 @@ from stations.station import (
 from stations.yamlsource import YamlSource, is_null
 
 #: The registry shipped in the package.
-DEFAULT_REGISTRY = Path(__file__).parent / "data" / "stations.yaml"
+DEFAULT_REGISTRY = DATA_DIR / "stations.yaml"
 
 #: Automatic water-quality stations analyse every 4 hours (HJ 915-2017).
 WATER_QUALITY_INTERVAL_MINUTES = 240

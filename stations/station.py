@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from stations import parameters
-from stations.gb3838 import WaterBody
 from stations.jurisdictions import Jurisdiction, involved
+from stations.standard.gb3838 import WaterBody
 
 
 class StationKind(StrEnum):

@@ -100,9 +100,9 @@ def create_app(settings: Settings) -> tuple[faust.App, Topics]:
     from alerts.config import load_alerts_config
     from alerts.notifiers import Notifiers
     from stations.assessment import Assessor
-    from stations.qc_limits import load_qc_limits
+    from stations.quality.limits import load_qc_limits
     from stations.registry import load_registry
-    from stations.rules_config import load_rules
+    from stations.rules.config import load_rules
     from streams.agents import alert, check
 
     registry = load_registry(settings.registry_path)

@@ -14,7 +14,7 @@ from typing import Any
 import faust
 
 from stations.assessment import Assessor, History, Replay
-from stations.report import ReportError
+from stations.formats.report import ReportError
 from streams.agents import dumps
 from streams.deadletter import Source, dead_letter
 from streams.gaps import GapGuard

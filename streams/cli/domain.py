@@ -9,7 +9,6 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from stations.cnemc import agreement, classify_rows, read_cnemc
 from stations.errors import (
     CnemcFormatError,
     ConfigError,
@@ -19,11 +18,12 @@ from stations.errors import (
     RuleConfigError,
     UnknownStationError,
 )
-from stations.gb3838 import CLASS_NAMES
+from stations.formats.cnemc import agreement, classify_rows, read_cnemc
 from stations.jurisdictions import Jurisdiction
-from stations.qc_limits import load_qc_limits
+from stations.quality.limits import load_qc_limits
 from stations.registry import Registry, load_registry
-from stations.rules_config import load_rules
+from stations.rules.config import load_rules
+from stations.standard.gb3838 import CLASS_NAMES
 from streams.cli.common import open_registry, registry_option
 
 _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)

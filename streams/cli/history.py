@@ -9,9 +9,9 @@ from pathlib import Path
 import click
 from rich.progress import Progress
 
-from stations.cnemc import read_cnemc
 from stations.errors import StationsError
-from stations.history import reports_from_cnemc
+from stations.formats.cnemc import read_cnemc
+from stations.formats.history import reports_from_cnemc
 from streams.cli.common import load_settings, open_registry, registry_option
 
 

@@ -14,11 +14,11 @@ import click
 from rich.console import Console
 from rich.progress import Progress
 
-from stations import simulation
 from stations.errors import SimulationError, StationsError
-from stations.hj212 import BEIJING
-from stations.simulation import Emission, Simulator
-from stations.simulation_faults import DEFAULT_FAULTS, FaultRates
+from stations.formats.hj212 import BEIJING
+from stations.simulation import model as simulation
+from stations.simulation.faults import DEFAULT_FAULTS, FaultRates
+from stations.simulation.model import Emission, Simulator
 from streams.cli.common import load_settings, open_registry, registry_option
 from streams.settings import Settings
 

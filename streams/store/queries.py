@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from stations.hj212 import BEIJING
+from stations.formats.hj212 import BEIJING
 
 LATEST = """
 from(bucket: p_bucket)

@@ -11,7 +11,7 @@ from typing import Any
 
 from kafka import KafkaProducer
 
-from stations.report import Reading, Report
+from stations.formats.report import Reading, Report
 from streams.agents.alert import Partitioning
 from tests.receivers import HttpReceiver, RecordedRequest, SmtpReceiver
 

@@ -13,12 +13,12 @@ from typing import Any, ClassVar
 from kafka import KafkaConsumer
 
 from stations.assessment import Assessor, History
-from stations.cnemc import read_cnemc
-from stations.history import reports_from_cnemc
-from stations.qc_limits import load_qc_limits
+from stations.formats.cnemc import read_cnemc
+from stations.formats.history import reports_from_cnemc
+from stations.formats.report import ReportError
+from stations.quality.limits import load_qc_limits
 from stations.registry import load_registry
-from stations.report import ReportError
-from stations.rules_config import load_rules
+from stations.rules.config import load_rules
 
 DATA = Path(__file__).parents[1] / "data" / "cnemc-2021-04" / "江苏省"
 

@@ -10,7 +10,7 @@ import pytest
 from influxdb_client import WritePrecision
 from influxdb_client.client.write_api import SYNCHRONOUS
 
-from stations import hj212
+from stations.formats import hj212
 from streams.store.points import assessed_points, line_protocol
 from streams.store.queries import Queries, month_range
 from tests.integration.conftest import Influx

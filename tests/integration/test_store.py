@@ -9,10 +9,10 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from stations import hj212
+from stations.formats import hj212
 from stations.registry import load_registry
-from stations.simulation import simulate
-from stations.simulation_faults import DEFAULT_FAULTS, FaultRates
+from stations.simulation.faults import DEFAULT_FAULTS, FaultRates
+from stations.simulation.model import simulate
 from streams.topics import publish_all
 from tests.integration.conftest import INFLUX_SH, Influx, TopicSet
 from tests.integration.pipeline import expected_outcome

@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 
-from stations.gb3838 import WaterBody
 from stations.jurisdictions import Jurisdiction
 from stations.registry import (
     Boundary,
@@ -23,6 +22,7 @@ from stations.registry import (
     StationKind,
     load_registry,
 )
+from stations.standard.gb3838 import WaterBody
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 CNEMC_DIR = DATA / "cnemc-2021-04" / "江苏省"

@@ -7,12 +7,12 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from stations import hj212
 from stations.assessment import Assessor, History, Replay
-from stations.qc_limits import load_qc_limits
+from stations.formats import hj212
+from stations.formats.report import ReportError
+from stations.quality.limits import load_qc_limits
 from stations.registry import Registry, load_registry
-from stations.report import ReportError
-from stations.rules_config import load_rules
+from stations.rules.config import load_rules
 
 RECEIVED = datetime(2021, 4, 1, 4, 5, tzinfo=hj212.BEIJING)
 # 西山 (JS-TH-028, lake, target Ⅳ), 04-01 04:00 as published: class Ⅲ, limited by TP 0.048.

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from stations.errors import RegistryError, UnknownStationError
-from stations.gb3838 import WaterBody
 from stations.jurisdictions import Jurisdiction
 from stations.registry import DEFAULT_REGISTRY, Registry, StationKind, load_registry
+from stations.standard.gb3838 import WaterBody
 
 HEADER = """\
 version: 1

@@ -10,11 +10,11 @@ from typing import Any, ClassVar
 import pytest
 from click.testing import CliRunner
 
-from stations.hj212 import BEIJING
+from stations.formats.hj212 import BEIJING
+from stations.formats.report import from_json
 from stations.registry import load_registry
-from stations.report import from_json
-from stations.simulation import simulate
-from stations.simulation_faults import DEFAULT_FAULTS, FaultRates
+from stations.simulation.faults import DEFAULT_FAULTS, FaultRates
+from stations.simulation.model import simulate
 from streams.cli import main
 
 

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from stations.assessment import Assessor, History
-from stations.qc_limits import load_qc_limits
+from stations.formats.report import Reading, Report
+from stations.quality.limits import load_qc_limits
 from stations.registry import load_registry
-from stations.report import Reading, Report
-from stations.rules_config import load_rules
+from stations.rules.config import load_rules
 from streams.agents.store import message_lines
 from streams.store.points import PointError, assessed_points, event_point, line_protocol
 

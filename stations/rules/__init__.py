@@ -1,0 +1,1 @@
+"""Breach rules and their configuration. Pure."""

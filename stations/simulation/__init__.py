@@ -1,0 +1,1 @@
+"""The station simulator: model, values, faults, profile. Pure."""
