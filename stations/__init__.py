@@ -5,8 +5,10 @@ Pure domain logic: nothing in this package imports Kafka, Faust or InfluxDB.
 
 Rooms::
 
-    (top)          parameters, jurisdictions, station, registry (data/stations.yaml), yamlsource
-                   (YAML with line numbers, collecting every problem), errors (below)
+    (top)          parameters, jurisdictions, station, registry (data/stations.yaml), schema
+                   (the building blocks of the config files' pydantic models), yamlsource (a
+                   YAML file validated against its model, every problem with its line),
+                   errors (below)
     formats/       report (schema 1), hj212 (HJ 212-2017 codec), cnemc (published results),
                    history (published results as station reports, ``basin import``)
     quality/       checks (QARTOD-style, numpy), newest (their newest-value twins),

@@ -15,17 +15,37 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
-from typing import TypeVar
+from typing import Annotated, Any, Self
 
-from yaml.nodes import MappingNode, Node, ScalarNode
+from pydantic import (
+    AfterValidator,
+    Field,
+    PlainValidator,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from stations import DATA_DIR, parameters
 from stations.errors import Problem, RegistryError, UnitError, UnknownStationError
 from stations.jurisdictions import Jurisdiction
+from stations.schema import (
+    Number,
+    Problems,
+    Span,
+    Spec,
+    Text,
+    Version,
+    bounded,
+    choice,
+    invalid,
+    matching,
+    names,
+    within,
+)
 from stations.standard.gb3838 import WaterBody
 from stations.station import (
     Boundary,
@@ -35,15 +55,13 @@ from stations.station import (
     Station,
     StationKind,
 )
-from stations.yamlsource import YamlSource, is_null
+from stations.yamlsource import Loc, YamlSource, dotted, value_at
 
 #: The registry shipped in the package.
 DEFAULT_REGISTRY = DATA_DIR / "stations.yaml"
 
 #: Automatic water-quality stations analyse every 4 hours (HJ 915-2017).
 WATER_QUALITY_INTERVAL_MINUTES = 240
-
-_E = TypeVar("_E", bound=StrEnum)
 
 _ID_PATTERN = r"(JS|ZJ|SH|AH|TBA)-[A-Z]{2}-[0-9]{3}"
 _MN_PATTERN = r"[A-Za-z0-9]{1,24}"
@@ -66,22 +84,6 @@ CONFIRMABLE = (
     "hydrology.guaranteed_level",
     "hydrology.flow_min",
     "hydrology.flow_max",
-)
-
-_STATION_KEYS_REQUIRED = ("id", "name", "jurisdiction", "basin", "water_body", "kind")
-_STATION_KEYS_OPTIONAL = (
-    "interval_minutes",
-    "target_class",
-    "profile",
-    "parameters",
-    "lat",
-    "lon",
-    "hj212",
-    "boundary",
-    "hydrology",
-    "example",
-    "confirm",
-    "note",
 )
 
 
@@ -142,10 +144,21 @@ class Registry:
 
 def load_registry(path: str | Path | None = None, *, text: str | None = None) -> Registry:
     """Load and validate a registry (default: the shipped one). RegistryError lists all problems."""
-    source = YamlSource(path or DEFAULT_REGISTRY, text)
-    stations = _Reader(source).read()
+    source = YamlSource(path or DEFAULT_REGISTRY, text, name="registry", where=_where)
+    profiles = value_at(source.data, ("profiles",))
+    known = {
+        name: tuple(sensors) if isinstance(sensors, dict) else ()
+        for name, sensors in (profiles.items() if isinstance(profiles, dict) else ())
+    }
+    spec = source.load(RegistryFile, context={"profiles": known})
     source.raise_if_problems(RegistryError)
-    return Registry(path=source.path, stations=tuple(stations))
+    assert spec is not None
+    sensors = {name: _sensors(entries) for name, entries in spec.profiles.items()}
+    stations = tuple(
+        station.build(sensors, line=source.line_at(("stations", index)))
+        for index, station in enumerate(spec.stations)
+    )
+    return Registry(path=source.path, stations=stations)
 
 
 def check_registry(path: str | Path | None = None) -> list[Problem]:
@@ -157,296 +170,214 @@ def check_registry(path: str | Path | None = None) -> list[Problem]:
     return []
 
 
-class _Reader:
-    """Turns the node tree of one registry file into stations, recording problems."""
-
-    def __init__(self, source: YamlSource) -> None:
-        self.src = source
-        self.profiles: dict[str, tuple[Sensor, ...]] = {}
-
-    def read(self) -> list[Station]:
-        if self.src.root is None:
-            return []
-        top = self.src.mapping(
-            self.src.root, "registry", required=("version", "stations"), optional=("profiles",)
-        )
-        if top is None:
-            return []
-        if "version" in top:
-            self.src.integer(top["version"], "version", low=1, high=1)
-        if "profiles" in top:
-            self._read_profiles(top["profiles"])
-        items = self.src.sequence(top["stations"], "stations") if "stations" in top else None
-        stations: list[Station] = []
-        for index, node in enumerate(items or ()):
-            station = self._station(node, index)
-            if station is not None:
-                stations.append(station)
-        self._check_unique(stations)
-        return stations
-
-    def _read_profiles(self, node: Node) -> None:
-        profiles = self.src.mapping(node, "profiles", optional=None)
-        for name, profile_node in (profiles or {}).items():
-            sensors = self._sensors(profile_node, f"profiles.{name}")
-            if sensors is not None:
-                self.profiles[name] = sensors
-
-    def _sensors(self, node: Node, where: str) -> tuple[Sensor, ...] | None:
-        entries = self.src.mapping(node, where, optional=None)
-        if entries is None:
-            return None
-        sensors: list[Sensor] = []
-        for key, entry in entries.items():
-            here = f"{where}.{key}"
-            if key not in parameters.PARAMETERS:
-                known = ", ".join(parameters.PARAMETERS)
-                self.src.problem(entry, f"{here}: unknown parameter {key!r} (known: {known})")
-                continue
-            fields = self.src.mapping(entry, here, required=("unit", "range"))
-            if fields is None or "unit" not in fields or "range" not in fields:
-                continue
-            unit = self._unit(key, fields["unit"], f"{here}.unit")
-            span = self.src.span(fields["range"], f"{here}.range")
-            if unit is not None and span is not None:
-                sensors.append(Sensor(parameter=key, unit=unit, range=span))
-        return tuple(sensors)
-
-    def _unit(self, parameter: str, node: Node, where: str) -> str | None:
-        unit = self.src.string(node, where)
-        if unit is None:
-            return None
-        try:
-            parameters.unit_factor(parameter, unit)
-        except UnitError as exc:
-            self.src.problem(node, f"{where}: {exc}")
-            return None
-        return unit
-
-    def _station(self, node: Node, index: int) -> Station | None:
-        src = self.src
-        where = _peek_id(node) or f"stations[{index}]"
-        f = src.mapping(
-            node, where, required=_STATION_KEYS_REQUIRED, optional=_STATION_KEYS_OPTIONAL
-        )
-        if f is None:
-            return None
-        sid = src.string(f["id"], f"{where}.id", pattern=_ID_PATTERN) if "id" in f else None
-        where = f"station {sid}" if sid else where
-        name = src.string(f["name"], f"{where}.name") if "name" in f else None
-        jur = self._jurisdiction(f, where, sid)
-        basin = src.string(f["basin"], f"{where}.basin") if "basin" in f else None
-        body = self._choice(f, "water_body", where, WaterBody)
-        kind = self._choice(f, "kind", where, StationKind)
-        interval = self._interval(f, where, kind)
-        target = self._target(f, where, kind)
-        sensors = self._station_sensors(node, f, where, kind)
-        lat = self._optional_number(f, "lat", where, -90.0, 90.0)
-        lon = self._optional_number(f, "lon", where, -180.0, 180.0)
-        hj212 = self._hj212(f["hj212"], f"{where}.hj212") if "hj212" in f else None
-        boundary = self._boundary(f["boundary"], f"{where}.boundary") if "boundary" in f else None
-        hydrology = self._hydrology(node, f, where, kind)
-        example = src.boolean(f["example"], f"{where}.example") if "example" in f else False
-        confirm: tuple[str, ...] | None = ()
-        if "confirm" in f:
-            confirm = src.strings(f["confirm"], f"{where}.confirm", choices=CONFIRMABLE)
-        note = src.string(f["note"], f"{where}.note") if "note" in f else None
-        if (
-            sid is None
-            or name is None
-            or jur is None
-            or basin is None
-            or body is None
-            or kind is None
-            or interval is None
-            or sensors is None
-            or example is None
-            or confirm is None
-            or (kind is StationKind.WATER_QUALITY and target is None)
-        ):
-            return None
-        return Station(
-            id=sid,
-            name=name,
-            jurisdiction=jur,
-            basin=basin,
-            water_body=body,
-            kind=kind,
-            interval_minutes=interval,
-            sensors=sensors,
-            target_class=target,
-            lat=lat,
-            lon=lon,
-            hj212=hj212,
-            boundary=boundary,
-            hydrology=hydrology,
-            example=example,
-            confirm=confirm,
-            note=note,
-            line=int(node.start_mark.line) + 1,
-        )
-
-    def _jurisdiction(self, f: dict[str, Node], where: str, sid: str | None) -> Jurisdiction | None:
-        if "jurisdiction" not in f:
-            return None
-        value = self.src.string(
-            f["jurisdiction"], f"{where}.jurisdiction", choices=list(Jurisdiction)
-        )
-        if value is None:
-            return None
-        if sid is not None and not sid.startswith(f"{value}-"):
-            self.src.problem(f["id"], f"{where}: id must start with its jurisdiction {value}-")
-        return Jurisdiction(value)
-
-    def _choice(self, f: dict[str, Node], key: str, where: str, enum: type[_E]) -> _E | None:
-        if key not in f:
-            return None
-        value = self.src.string(f[key], f"{where}.{key}", choices=[e.value for e in enum])
-        return None if value is None else enum(value)
-
-    def _interval(self, f: dict[str, Node], where: str, kind: StationKind | None) -> int | None:
-        if "interval_minutes" in f:
-            return self.src.integer(
-                f["interval_minutes"], f"{where}.interval_minutes", low=1, high=1440
-            )
-        if kind is StationKind.HYDROLOGY:
-            self.src.problem(None, f"{where}: a hydrology station needs interval_minutes")
-            return None
-        return WATER_QUALITY_INTERVAL_MINUTES
-
-    def _target(self, f: dict[str, Node], where: str, kind: StationKind | None) -> int | None:
-        if "target_class" in f:
-            if kind is StationKind.HYDROLOGY:
-                self.src.problem(
-                    f["target_class"], f"{where}: a hydrology station has no target_class"
-                )
-                return None
-            return self.src.integer(f["target_class"], f"{where}.target_class", low=1, high=5)
-        if kind is StationKind.WATER_QUALITY:
-            self.src.problem(f.get("id"), f"{where}: missing target_class (1..5)")
+def _where(path: Loc, data: Any) -> str | None:
+    """``station JS-TH-001.hj212.mn`` (``stations[3]`` while the id is missing)."""
+    if len(path) < 2 or path[0] != "stations":
         return None
+    sid = value_at(data, (*path[:2], "id"))
+    head = f"station {sid}" if isinstance(sid, str | int) and str(sid) else dotted(path[:2])
+    return dotted(path[2:], head)
 
-    def _station_sensors(
-        self, node: Node, f: dict[str, Node], where: str, kind: StationKind | None
-    ) -> tuple[Sensor, ...] | None:
-        merged: dict[str, Sensor] = {}
-        if "profile" in f:
-            profile = self.src.string(f["profile"], f"{where}.profile")
-            if profile is not None and profile not in self.profiles:
-                known = ", ".join(self.profiles) or "none"
-                self.src.problem(
-                    f["profile"], f"{where}: unknown profile {profile!r} (known: {known})"
-                )
-                return None
-            if profile is None:
-                return None
-            merged.update((s.parameter, s) for s in self.profiles[profile])
-        if "parameters" in f:
-            own = self._sensors(f["parameters"], f"{where}.parameters")
-            if own is None:
-                return None
-            merged.update((s.parameter, s) for s in own)
-        if not merged:
-            self.src.problem(node, f"{where}: measures nothing (give a profile or parameters)")
-            return None
-        if kind is StationKind.HYDROLOGY and not {"level", "flow"} & merged.keys():
-            self.src.problem(node, f"{where}: a hydrology station measures level or flow")
-        return tuple(merged.values())
 
-    def _optional_number(
-        self, f: dict[str, Node], key: str, where: str, low: float, high: float
-    ) -> float | None:
-        if key not in f or is_null(f[key]):
-            return None
-        return self.src.number(f[key], f"{where}.{key}", low=low, high=high)
+# --- the file's model ---------------------------------------------------------------------
 
-    def _hj212(self, node: Node, where: str) -> Hj212Link | None:
-        f = self.src.mapping(node, where, required=("mn", "password_ref"))
-        if f is None or "mn" not in f or "password_ref" not in f:
-            return None
-        mn = self.src.string(f["mn"], f"{where}.mn", pattern=_MN_PATTERN)
-        ref = self.src.string(
-            f["password_ref"], f"{where}.password_ref", pattern=_SECRET_REF_PATTERN
-        )
-        if mn is None or ref is None:
-            return None
-        return Hj212Link(mn=mn, password_ref=ref)
 
-    def _boundary(self, node: Node, where: str) -> Boundary | None:
-        f = self.src.mapping(node, where, optional=("upstream", "downstream", "shared"))
-        if f is None:
-            return None
-        sides: dict[str, tuple[Jurisdiction, ...]] = {}
-        known_problems = len(self.src.problems)
-        for key, value in f.items():
-            names = self.src.strings(value, f"{where}.{key}", choices=_PROVINCES)
-            if names is None:
-                return None
-            sides[key] = tuple(Jurisdiction(name) for name in names)
-        if len(self.src.problems) > known_problems:
-            return None
-        if not any(sides.values()):
-            self.src.problem(node, f"{where}: name at least one jurisdiction")
-            return None
-        return Boundary(**sides)
+def _known_parameter(key: str) -> str:
+    if key not in parameters.PARAMETERS:
+        known = ", ".join(parameters.PARAMETERS)
+        raise invalid(f"unknown parameter {key!r} (known: {known})", hides=True)
+    return key
 
-    def _hydrology(
-        self, node: Node, f: dict[str, Node], where: str, kind: StationKind | None
-    ) -> HydrologyLimits | None:
-        if "hydrology" not in f:
-            if kind is StationKind.HYDROLOGY:
-                self.src.problem(node, f"{where}: a hydrology station needs a hydrology block")
-            return None
-        here = f"{where}.hydrology"
-        if kind is StationKind.WATER_QUALITY:
-            self.src.problem(f["hydrology"], f"{here}: only for kind hydrology")
-            return None
-        keys = ("datum", "warning_level", "guaranteed_level", "flow_min", "flow_max")
-        h = self.src.mapping(f["hydrology"], here, optional=keys)
-        if h is None:
-            return None
-        values: dict[str, float | None] = {}
-        for key in keys[1:]:
-            values[key] = self._optional_number(h, key, here, -1.0e6, 1.0e6)
-        datum = self.src.string(h["datum"], f"{here}.datum") if "datum" in h else None
-        warning, guaranteed = values["warning_level"], values["guaranteed_level"]
+
+#: A parameter's canonical key as a mapping key (an unknown one hides its value's problems).
+ParameterKey = Annotated[str, AfterValidator(_known_parameter)]
+
+
+def _known_jurisdiction(code: Any) -> Jurisdiction:
+    known = [j.value for j in Jurisdiction]
+    if code not in known:
+        raise invalid(f"unknown jurisdiction {code!r} (one of {', '.join(known)})", hides=True)
+    return Jurisdiction(code)
+
+
+#: A jurisdiction's code as a mapping key (an unknown one hides its value's problems).
+JurisdictionKey = Annotated[Jurisdiction, PlainValidator(_known_jurisdiction)]
+
+
+class SensorSpec(Spec):
+    """``{unit: U, range: [low, high]}``: the unit a station reports in, its sensor's range."""
+
+    unit: Text
+    range: Span
+
+
+def _units_known(sensors: dict[str, SensorSpec]) -> dict[str, SensorSpec]:
+    found = Problems()
+    for parameter, sensor in sensors.items():
+        try:
+            parameters.unit_factor(parameter, sensor.unit)
+        except UnitError as exc:
+            found.add(str(exc), loc=(parameter, "unit"))
+    found.raise_any()
+    return sensors
+
+
+#: ``{parameter: {unit, range}}``: a profile, or a station's own parameters.
+Sensors = Annotated[dict[ParameterKey, SensorSpec], AfterValidator(_units_known)]
+
+
+def _sensors(entries: Mapping[str, SensorSpec]) -> tuple[Sensor, ...]:
+    return tuple(Sensor(key, entry.unit, entry.range) for key, entry in entries.items())
+
+
+class Hj212Spec(Spec):
+    mn: Annotated[str, matching(_MN_PATTERN)]
+    password_ref: Annotated[str, matching(_SECRET_REF_PATTERN)]
+
+
+class BoundarySpec(Spec):
+    upstream: Annotated[tuple[str, ...], names(choices=_PROVINCES)] = ()
+    downstream: Annotated[tuple[str, ...], names(choices=_PROVINCES)] = ()
+    shared: Annotated[tuple[str, ...], names(choices=_PROVINCES)] = ()
+
+    @model_validator(mode="after")
+    def _someone(self) -> Self:
+        if not (self.upstream or self.downstream or self.shared):
+            raise invalid("name at least one jurisdiction")
+        return self
+
+    def build(self) -> Boundary:
+        def parties(names: tuple[str, ...]) -> tuple[Jurisdiction, ...]:
+            return tuple(Jurisdiction(name) for name in names)
+
+        return Boundary(parties(self.upstream), parties(self.downstream), parties(self.shared))
+
+
+_Level = Annotated[Number, bounded(-1.0e6, 1.0e6)]
+
+
+class HydrologySpec(Spec):
+    datum: Text | None = None
+    warning_level: _Level | None = None
+    guaranteed_level: _Level | None = None
+    flow_min: _Level | None = None
+    flow_max: _Level | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        found = Problems()
+        warning, guaranteed = self.warning_level, self.guaranteed_level
         if warning is not None and guaranteed is not None and not warning < guaranteed:
-            self.src.problem(
-                h["guaranteed_level"], f"{here}: guaranteed_level must be above warning_level"
-            )
-        low, high = values["flow_min"], values["flow_max"]
+            found.add("guaranteed_level must be above warning_level", at=("guaranteed_level",))
+        low, high = self.flow_min, self.flow_max
         if low is not None and high is not None and not low < high:
-            self.src.problem(h["flow_max"], f"{here}: flow_max must be above flow_min")
-        return HydrologyLimits(datum=datum, **values)
+            found.add("flow_max must be above flow_min", at=("flow_max",))
+        found.raise_any()
+        return self
 
-    def _check_unique(self, stations: list[Station]) -> None:
+
+class StationSpec(Spec):
+    """One entry of ``stations:`` (the schema is in the header of stations.yaml)."""
+
+    id: Annotated[str, matching(_ID_PATTERN)]
+    name: Text
+    jurisdiction: Annotated[Jurisdiction, choice(Jurisdiction)]
+    basin: Text
+    water_body: Annotated[WaterBody, choice(WaterBody)]
+    kind: Annotated[StationKind, choice(StationKind)]
+    interval_minutes: Annotated[int, within(1, 1440)] | None = None
+    target_class: Annotated[int, within(1, 5)] | None = None
+    profile: Text | None = None
+    parameters: Sensors | None = None
+    lat: Annotated[Number, bounded(-90.0, 90.0)] | None = None
+    lon: Annotated[Number, bounded(-180.0, 180.0)] | None = None
+    hj212: Hj212Spec | None = None
+    boundary: BoundarySpec | None = None
+    hydrology: HydrologySpec | None = None
+    example: bool = False
+    confirm: Annotated[tuple[str, ...], names(choices=CONFIRMABLE)] = ()
+    note: Text | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self, info: ValidationInfo) -> Self:
+        found = Problems()
+        if not self.id.startswith(f"{self.jurisdiction}-"):
+            found.add(f"id must start with its jurisdiction {self.jurisdiction}-", at=("id",))
+        hydrology = self.kind is StationKind.HYDROLOGY
+        if hydrology and self.interval_minutes is None:
+            found.add("a hydrology station needs interval_minutes")
+        if hydrology and self.target_class is not None:
+            found.add("a hydrology station has no target_class", at=("target_class",))
+        if not hydrology and self.target_class is None:
+            found.add("missing target_class (1..5)", at=("id",))
+        profiles: Mapping[str, tuple[str, ...]] = (info.context or {}).get("profiles", {})
+        if self.profile is not None and self.profile not in profiles:
+            known = ", ".join(profiles) or "none"
+            found.add(f"unknown profile {self.profile!r} (known: {known})", at=("profile",))
+        else:
+            measured = {*profiles.get(self.profile or "", ()), *(self.parameters or {})}
+            if not measured:
+                found.add("measures nothing (give a profile or parameters)")
+            elif hydrology and not {"level", "flow"} & measured:
+                found.add("a hydrology station measures level or flow")
+        if hydrology and self.hydrology is None:
+            found.add("a hydrology station needs a hydrology block")
+        if not hydrology and self.hydrology is not None:
+            found.add("only for kind hydrology", loc=("hydrology",))
+        found.raise_any()
+        return self
+
+    def build(self, profiles: Mapping[str, tuple[Sensor, ...]], *, line: int | None) -> Station:
+        merged = {s.parameter: s for s in profiles.get(self.profile or "", ())}
+        merged.update((s.parameter, s) for s in _sensors(self.parameters or {}))
+        limits = self.hydrology
+        return Station(
+            id=self.id,
+            name=self.name,
+            jurisdiction=self.jurisdiction,
+            basin=self.basin,
+            water_body=self.water_body,
+            kind=self.kind,
+            interval_minutes=self.interval_minutes or WATER_QUALITY_INTERVAL_MINUTES,
+            sensors=tuple(merged.values()),
+            target_class=self.target_class,
+            lat=self.lat,
+            lon=self.lon,
+            hj212=Hj212Link(self.hj212.mn, self.hj212.password_ref) if self.hj212 else None,
+            boundary=self.boundary.build() if self.boundary else None,
+            hydrology=HydrologyLimits(**limits.model_dump()) if limits else None,
+            example=self.example,
+            confirm=self.confirm,
+            note=self.note,
+            line=line,
+        )
+
+
+class RegistryFile(Spec):
+    """stations.yaml."""
+
+    version: Version
+    profiles: dict[str, Sensors] = Field(default_factory=dict)
+    stations: tuple[StationSpec, ...]
+
+    @field_validator("stations")
+    @classmethod
+    def _unique(cls, stations: tuple[StationSpec, ...]) -> tuple[StationSpec, ...]:
+        found = Problems()
         for label, key in (
             ("id", lambda s: s.id),
             ("name", lambda s: s.name),
             ("HJ 212 MN", lambda s: s.hj212.mn if s.hj212 else None),
         ):
-            first_line: dict[str, int | None] = {}
-            for station in stations:
+            first: dict[str, int] = {}
+            for index, station in enumerate(stations):
                 value = key(station)
                 if value is None:
                     continue
-                if value in first_line:
-                    self.src.problems.append(
-                        Problem(
-                            self.src.path,
-                            station.line,
-                            f"duplicate {label} {value!r} (first at line {first_line[value]})",
-                        )
-                    )
+                if value in first:
+                    message = f"duplicate {label} {value!r}"
+                    found.add(message, loc=(index,), first=(first[value],), prefix=False)
                 else:
-                    first_line[value] = station.line
-
-
-def _peek_id(node: Node) -> str | None:
-    """``station ID`` for messages about a station mapping, before it is validated."""
-    if not isinstance(node, MappingNode):
-        return None
-    for key, value in node.value:
-        if getattr(key, "value", None) == "id" and isinstance(value, ScalarNode) and value.value:
-            return f"station {value.value}"
-    return None
+                    first[value] = index
+        found.raise_any()
+        return stations

@@ -1,22 +1,29 @@
-"""Reading YAML configuration with line numbers, collecting every problem instead of the first.
+"""Reading a YAML configuration file into a model, every problem reported with file and line.
 
 A :class:`YamlSource` composes a file into YAML nodes (``yaml.compose``), so every value keeps the
-line it came from. The typed readers (:meth:`YamlSource.mapping`, :meth:`YamlSource.string`, ...)
-return ``None`` and record a :class:`~stations.errors.Problem` when a value is wrong; loaders keep
-going and raise one error with all problems at the end (:meth:`YamlSource.raise_if_problems`).
+line it came from, and turns the nodes into plain data (mappings, tuples, scalars as PyYAML's safe
+loader reads them). :meth:`YamlSource.load` validates that data against a model (see
+:mod:`stations.schema`) and turns each validation error into a :class:`~stations.errors.Problem`
+(``file:line: where: message``) by following the error's path through the node tree; loaders
+raise one error with all problems at the end (:meth:`YamlSource.raise_if_problems`).
+
+``where`` names a place for messages (``station JS-TH-001.hj212.mn``); by default a path is
+written ``timing.escalate_minutes[1]``, the file's top level by its ``name``.
 """
 
 from __future__ import annotations
 
-import math
-import re
-from collections.abc import Collection
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any, TypeVar
 
 import yaml
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from stations.errors import ConfigError, Problem
+from stations.schema import PROBLEM, Loc, UnknownKey
 
 _STR = "tag:yaml.org,2002:str"
 _INT = "tag:yaml.org,2002:int"
@@ -24,8 +31,22 @@ _FLOAT = "tag:yaml.org,2002:float"
 _BOOL = "tag:yaml.org,2002:bool"
 _NULL = "tag:yaml.org,2002:null"
 
-# YAML 1.1 scalars (0x1F, 017, 1_000, .inf) are read the way PyYAML's safe loader reads them.
-_CONSTRUCTOR = yaml.SafeLoader("")
+#: Names a place in the file's data for messages, or None for the default (dotted path).
+Where = Callable[[Loc, Any], str | None]
+
+_M = TypeVar("_M", bound=BaseModel)
+
+# What a pydantic type error expected, in the words of the messages.
+_EXPECTED = {
+    "string_type": "a string",
+    "int_type": "an integer",
+    "float_type": "a finite number",
+    "finite_number": "a finite number",
+    "bool_type": "true or false",
+    "dict_type": "a mapping",
+    "model_type": "a mapping",
+    "tuple_type": "a list",
+}
 
 
 def line_of(node: Node) -> int:
@@ -33,35 +54,95 @@ def line_of(node: Node) -> int:
     return int(node.start_mark.line) + 1
 
 
-class YamlSource:
-    """One YAML file as a node tree plus the problems found in it so far."""
+def dotted(path: Loc, head: str = "") -> str:
+    """``timing.escalate_minutes[1]``; appended to ``head`` when given."""
+    text = head
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text
 
-    def __init__(self, path: str | Path, text: str | None = None) -> None:
+
+def value_at(data: Any, path: Loc) -> Any:
+    """The value at a path of the file's data, or None."""
+    for part in path:
+        if isinstance(data, Mapping):
+            if part not in data:
+                return None
+        elif not (isinstance(data, tuple) and isinstance(part, int) and 0 <= part < len(data)):
+            return None
+        data = data[part]
+    return data
+
+
+class _Unreadable:
+    """A scalar with a tag the safe loader does not construct (``!custom x``)."""
+
+    def __init__(self, node: ScalarNode) -> None:
+        self.node = node
+
+
+class YamlSource:
+    """One YAML file: its node tree, its plain data, and the problems found in it so far."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        text: str | None = None,
+        *,
+        name: str = "file",
+        where: Where | None = None,
+    ) -> None:
         self.path = str(path)
+        self.name = name
+        self.where = where
         self.problems: list[Problem] = []
         self.root: Node | None = None
+        self.data: Any = None
         if text is None:
             try:
                 text = Path(path).read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as exc:
                 self.problems.append(Problem(self.path, None, f"cannot read the file: {exc}"))
                 return
+        loader = yaml.SafeLoader(text)
         try:
-            self.root = yaml.compose(text, Loader=yaml.SafeLoader)
+            self.root = loader.get_single_node()
+            if self.root is None:
+                self.problems.append(Problem(self.path, 1, "the file is empty"))
+                return
+            pending: list[tuple[Loc, Node, str]] = []
+            self.data = _Data(loader, pending).value(self.root, ())
+            for loc, node, message in pending:
+                self.problems.append(Problem(self.path, line_of(node), self._at(loc, message)))
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             line = int(mark.line) + 1 if mark is not None else None
             self.problems.append(Problem(self.path, line, f"not valid YAML: {exc.problem}"))
         except yaml.YAMLError as exc:
             self.problems.append(Problem(self.path, None, f"not valid YAML: {exc}"))
-        else:
-            if self.root is None:
-                self.problems.append(Problem(self.path, 1, "the file is empty"))
+        finally:
+            loader.dispose()
 
-    def problem(self, node: Node | None, message: str) -> None:
-        """Record a problem at a node's line (or the file when there is no node)."""
-        line = line_of(node) if node is not None else None
-        self.problems.append(Problem(self.path, line, message))
+    def load(self, model: type[_M], *, context: Mapping[str, Any] | None = None) -> _M | None:
+        """The file's data as ``model``, or None after recording every problem found."""
+        if self.root is None:
+            return None
+        try:
+            return model.model_validate(self.data, context=context)
+        except ValidationError as exc:
+            self._record(exc.errors())
+            return None
+
+    def report(self, loc: Loc, message: str, *, prefix: bool = True) -> None:
+        """Record a problem at a place of the data (checks made after :meth:`load`)."""
+        path, node, _ = self._resolve(loc)
+        self.problems.append(
+            Problem(self.path, self._line(node), self._at(path, message) if prefix else message)
+        )
+
+    def line_at(self, loc: Loc) -> int | None:
+        """The line of the value at a place of the data."""
+        return self._line(self._resolve(loc)[1])
 
     def raise_if_problems(self, error: type[ConfigError]) -> None:
         """Raise ``error`` with every problem recorded, sorted by line, if there is any."""
@@ -69,172 +150,133 @@ class YamlSource:
             ordered = sorted(self.problems, key=lambda p: (p.line or 0, p.message))
             raise error(ordered)
 
-    # --- structure -------------------------------------------------------------------------
+    # --- validation errors to problems ----------------------------------------------------
 
-    def mapping(
-        self,
-        node: Node,
-        where: str,
-        *,
-        required: Collection[str] = (),
-        optional: Collection[str] | None = (),
-    ) -> dict[str, Node] | None:
-        """A mapping with string keys; unknown, duplicate and missing keys are problems.
+    def _record(self, errors: list[ErrorDetails]) -> None:
+        hidden = [
+            error["loc"][:-1]
+            for error in errors
+            if error["type"] == PROBLEM and error.get("ctx", {}).get("hides")
+        ]
+        for error in errors:
+            loc = error["loc"]
+            if any(
+                loc[: len(entry)] == entry and loc[len(entry) :] != ("[key]",) for entry in hidden
+            ):
+                continue  # a wrong key's value is not looked at
+            line, message = self._explain(error)
+            self.problems.append(Problem(self.path, line, message))
 
-        ``optional=None`` accepts any key (the caller checks them, e.g. station ids).
+    def _explain(self, error: ErrorDetails) -> tuple[int | None, str]:
+        loc = tuple(error["loc"])
+        kind = error["type"]
+        if kind == PROBLEM:
+            return self._problem(loc, error.get("ctx", {}))
+        if kind == "missing":
+            path, node, _ = self._resolve(loc[:-1])
+            return self._line(node), self._at(path, f"missing required key {loc[-1]!r}")
+        path, node, key = self._resolve(loc)
+        if kind == "extra_forbidden" and isinstance(error["input"], UnknownKey):
+            allowed = ", ".join(error["input"].allowed)
+            message = f"unknown key {loc[-1]!r} (allowed: {allowed})"
+            return self._line(key or node), self._at(path[:-1], message)
+        if kind in _EXPECTED and node is not None:
+            hint = " (quote it)" if kind == "string_type" and isinstance(node, ScalarNode) else ""
+            message = f"expected {_EXPECTED[kind]}, got {_kind(node)}{hint}"
+            return self._line(node), self._at(path, message)
+        return self._line(node), self._at(path, str(error["msg"]))
+
+    def _problem(self, loc: Loc, ctx: dict[str, Any]) -> tuple[int | None, str]:
+        base = loc[: len(loc) - len(ctx["loc"])]
+        path, node, key = self._resolve(loc)
+        if ctx["at"] is not None:
+            _, node, key = self._resolve(base + tuple(ctx["at"]))
+        if ctx["key_line"] and key is not None:
+            node = key
+        message = ctx["message"]
+        if ctx["first"] is not None:
+            message += f" (first at line {self.line_at(base + tuple(ctx['first']))})"
+        return self._line(node), self._at(path, message) if ctx["prefix"] else message
+
+    def _resolve(self, loc: Loc) -> tuple[Loc, Node | None, Node | None]:
+        """Follow a path through the nodes: the path without union tags, the node, its key.
+
+        ``[key]`` (a mapping key that is wrong) leads to the key node, named by its mapping.
+        A part that leads nowhere is a tag of a union (``<on>``) and is passed over.
         """
-        if not isinstance(node, MappingNode):
-            self.problem(node, f"{where}: expected a mapping, got {_kind(node)}")
-            return None
-        result: dict[str, Node] = {}
+        path: list[str | int] = []
+        node, key = self.root, None
+        for part in loc:
+            if part == "[key]":
+                node = key
+                path.pop()
+                continue
+            child = _child(node, part)
+            if child is not None:
+                key, node = child
+                path.append(part)
+        return tuple(path), node, key
+
+    def _at(self, path: Loc, message: str) -> str:
+        where = (self.where(path, self.data) if self.where else None) or dotted(path)
+        return f"{where or self.name}: {message}"
+
+    @staticmethod
+    def _line(node: Node | None) -> int | None:
+        return line_of(node) if node is not None else None
+
+
+def _child(node: Node | None, part: str | int) -> tuple[Node | None, Node] | None:
+    if isinstance(node, MappingNode) and isinstance(part, str):
         for key_node, value_node in node.value:
-            if not (isinstance(key_node, ScalarNode) and key_node.tag in (_STR, _INT)):
-                self.problem(key_node, f"{where}: keys must be plain names")
+            if _plain_key(key_node) and str(key_node.value) == part:
+                return key_node, value_node
+    if isinstance(node, SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+        return None, node.value[part]
+    return None
+
+
+def _plain_key(node: Node) -> bool:
+    return isinstance(node, ScalarNode) and node.tag in (_STR, _INT)
+
+
+class _Data:
+    """Turns nodes into plain data, noting keys that are not names or are given twice."""
+
+    def __init__(self, loader: yaml.SafeLoader, pending: list[tuple[Loc, Node, str]]) -> None:
+        self.loader = loader
+        self.pending = pending
+        self.open: set[int] = set()
+
+    def value(self, node: Node, loc: Loc) -> Any:
+        if id(node) in self.open:
+            self.pending.append((loc, node, "an alias refers to itself"))
+            return None
+        if isinstance(node, ScalarNode):
+            try:
+                return self.loader.construct_object(node)
+            except yaml.constructor.ConstructorError:
+                return _Unreadable(node)
+        self.open.add(id(node))
+        try:
+            if isinstance(node, SequenceNode):
+                return tuple(self.value(item, (*loc, n)) for n, item in enumerate(node.value))
+            return self.mapping(node, loc)
+        finally:
+            self.open.discard(id(node))
+
+    def mapping(self, node: Node, loc: Loc) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if not _plain_key(key_node):
+                self.pending.append((loc, key_node, "keys must be plain names"))
                 continue
             key = str(key_node.value)
             if key in result:
-                self.problem(key_node, f"{where}: duplicate key {key!r}")
+                self.pending.append((loc, key_node, f"duplicate key {key!r}"))
                 continue
-            if optional is not None and key not in required and key not in optional:
-                allowed = ", ".join(sorted({*required, *optional}))
-                self.problem(key_node, f"{where}: unknown key {key!r} (allowed: {allowed})")
-                continue
-            result[key] = value_node
-        for key in required:
-            if key not in result:
-                self.problem(node, f"{where}: missing required key {key!r}")
+            result[key] = self.value(value_node, (*loc, key))
         return result
-
-    def sequence(self, node: Node, where: str) -> list[Node] | None:
-        """A YAML list."""
-        if not isinstance(node, SequenceNode):
-            self.problem(node, f"{where}: expected a list, got {_kind(node)}")
-            return None
-        return list(node.value)
-
-    # --- scalars ---------------------------------------------------------------------------
-
-    def string(
-        self,
-        node: Node,
-        where: str,
-        *,
-        pattern: str | None = None,
-        choices: Collection[str] | None = None,
-    ) -> str | None:
-        """A non-empty string, optionally matching a regular expression or one of ``choices``."""
-        if not (isinstance(node, ScalarNode) and node.tag == _STR):
-            hint = " (quote it)" if isinstance(node, ScalarNode) else ""
-            self.problem(node, f"{where}: expected a string, got {_kind(node)}{hint}")
-            return None
-        value = str(node.value)
-        if not value.strip():
-            self.problem(node, f"{where}: must not be empty")
-            return None
-        if choices is not None and value not in choices:
-            self.problem(node, f"{where}: {value!r} is not one of {', '.join(sorted(choices))}")
-            return None
-        if pattern is not None and not re.fullmatch(pattern, value):
-            self.problem(node, f"{where}: {value!r} does not match {pattern}")
-            return None
-        return value
-
-    def integer(self, node: Node, where: str, *, low: int, high: int) -> int | None:
-        """An integer within [low, high]."""
-        if not (isinstance(node, ScalarNode) and node.tag == _INT):
-            self.problem(node, f"{where}: expected an integer, got {_kind(node)}")
-            return None
-        value = int(_CONSTRUCTOR.construct_yaml_int(node))
-        if not low <= value <= high:
-            self.problem(node, f"{where}: {value} is outside {low}..{high}")
-            return None
-        return value
-
-    def number(
-        self,
-        node: Node,
-        where: str,
-        *,
-        low: float | None = None,
-        high: float | None = None,
-        positive: bool = False,
-    ) -> float | None:
-        """A finite number (integer or decimal), optionally bounded."""
-        value = _number(node)
-        if value is None:
-            self.problem(node, f"{where}: expected a finite number, got {_kind(node)}")
-            return None
-        if positive and value <= 0:
-            self.problem(node, f"{where}: must be greater than 0, got {value:g}")
-            return None
-        if (low is not None and value < low) or (high is not None and value > high):
-            self.problem(node, f"{where}: {value:g} is outside [{low}, {high}]")
-            return None
-        return value
-
-    def span(self, node: Node, where: str) -> tuple[float, float] | None:
-        """A two-number list ``[low, high]`` with low < high."""
-        items = self.sequence(node, where)
-        if items is None:
-            return None
-        values = [_number(item) for item in items]
-        if len(values) != 2 or values[0] is None or values[1] is None:
-            self.problem(node, f"{where}: expected [low, high], two numbers")
-            return None
-        low, high = values[0], values[1]
-        if not low < high:
-            self.problem(node, f"{where}: low {low:g} must be below high {high:g}")
-            return None
-        return (low, high)
-
-    def boolean(self, node: Node, where: str) -> bool | None:
-        """true or false."""
-        if not (isinstance(node, ScalarNode) and node.tag == _BOOL):
-            self.problem(node, f"{where}: expected true or false, got {_kind(node)}")
-            return None
-        return str(node.value).lower() in ("true", "yes", "on", "y")
-
-    def strings(
-        self, node: Node, where: str, *, choices: Collection[str] | None = None
-    ) -> tuple[str, ...] | None:
-        """A list of strings (duplicates are problems)."""
-        items = self.sequence(node, where)
-        if items is None:
-            return None
-        result: list[str] = []
-        for index, item in enumerate(items):
-            value = self.string(item, f"{where}[{index}]", choices=choices)
-            if value is None:
-                continue
-            if value in result:
-                self.problem(item, f"{where}: {value!r} is listed twice")
-                continue
-            result.append(value)
-        return tuple(result)
-
-
-def is_null(node: Node) -> bool:
-    """True for an explicit YAML null (``~``, ``null`` or nothing)."""
-    return isinstance(node, ScalarNode) and node.tag == _NULL
-
-
-def is_false(node: Node) -> bool:
-    """True for an explicit YAML ``false`` (used to switch something off)."""
-    return (
-        isinstance(node, ScalarNode)
-        and node.tag == _BOOL
-        and str(node.value).lower() in ("false", "no", "off", "n")
-    )
-
-
-def _number(node: Node) -> float | None:
-    if not isinstance(node, ScalarNode) or node.tag not in (_INT, _FLOAT):
-        return None
-    if node.tag == _INT:
-        value = float(_CONSTRUCTOR.construct_yaml_int(node))
-    else:
-        value = float(_CONSTRUCTOR.construct_yaml_float(node))
-    return value if math.isfinite(value) else None
 
 
 def _kind(node: Node) -> str:

@@ -18,15 +18,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, get_type_hints
+from typing import TYPE_CHECKING, Annotated, Any, cast, get_type_hints
 
 import numpy as np
 import numpy.typing as npt
-from yaml.nodes import Node
+from pydantic import AfterValidator, Field, ValidationInfo, create_model, field_validator
 
 from stations import DATA_DIR, parameters
 from stations.errors import QCConfigError
-from stations.jurisdictions import Jurisdiction
 from stations.quality.checks import (
     FlagArray,
     flat_line_test,
@@ -35,8 +34,18 @@ from stations.quality.checks import (
     spike_test,
 )
 from stations.quality.newest import NEWEST, Newest
-from stations.registry import Registry, Station
-from stations.yamlsource import YamlSource, is_false
+from stations.registry import JurisdictionKey, ParameterKey, Registry, Station
+from stations.schema import (
+    Number,
+    Problems,
+    Span,
+    Spec,
+    Switch,
+    Version,
+    bounded,
+    invalid,
+)
+from stations.yamlsource import Loc, YamlSource
 
 #: The QC limits shipped in the package.
 DEFAULT_QC_LIMITS = DATA_DIR / "qc.yaml"
@@ -175,116 +184,144 @@ def load_qc_limits(
     With a registry, station ids must exist in it and station overrides are checked merged with
     their jurisdiction's.
     """
-    source = YamlSource(path or DEFAULT_QC_LIMITS, text)
-    limits = _Reader(source, registry).read()
+    source = YamlSource(path or DEFAULT_QC_LIMITS, text, name="qc limits")
+    spec = source.load(QCFile, context={"registry": registry})
     source.raise_if_problems(QCConfigError)
-    assert limits is not None
-    return limits
+    assert spec is not None
+    return QCLimits(
+        path=source.path,
+        defaults=_layer(spec.parameters),
+        jurisdictions=MappingProxyType({k: _layer(v) for k, v in spec.jurisdictions.items()}),
+        stations=MappingProxyType({k: _layer(v) for k, v in spec.stations.items()}),
+    )
 
 
-class _Reader:
-    def __init__(self, source: YamlSource, registry: Registry | None) -> None:
-        self.src = source
-        self.registry = registry
+# --- the file's model: the arguments of each check come from its signature ----------------
 
-    def read(self) -> QCLimits | None:
-        if self.src.root is None:
-            return None
-        top = self.src.mapping(
-            self.src.root,
-            "qc limits",
-            required=("version", "parameters"),
-            optional=("jurisdictions", "stations"),
-        )
-        if top is None:
-            return None
-        if "version" in top:
-            self.src.integer(top["version"], "version", low=1, high=1)
-        defaults = self._layer(top["parameters"], "parameters", {}) if "parameters" in top else {}
-        jurisdictions: dict[str, Layer] = {}
-        for name, node in self._named(top, "jurisdictions").items():
-            if name not in list(Jurisdiction):
-                self.src.problem(node, f"jurisdictions: unknown jurisdiction {name!r}")
-                continue
-            jurisdictions[name] = self._layer(node, f"jurisdictions.{name}", defaults)
-        stations: dict[str, Layer] = {}
-        for sid, node in self._named(top, "stations").items():
-            below: Layer = defaults
-            if self.registry is not None:
-                if sid not in self.registry:
-                    self.src.problem(node, f"stations: {sid!r} is not in the registry")
-                    continue
-                below = _stack(defaults, jurisdictions.get(self.registry.get(sid).jurisdiction, {}))
-            stations[sid] = self._layer(node, f"stations.{sid}", below)
-        return QCLimits(
-            path=self.src.path,
-            defaults=defaults,
-            jurisdictions=MappingProxyType(jurisdictions),
-            stations=MappingProxyType(stations),
-        )
 
-    def _named(self, top: dict[str, Node], key: str) -> dict[str, Node]:
-        if key not in top:
-            return {}
-        return self.src.mapping(top[key], key, optional=None) or {}
+_Threshold = Annotated[Number, bounded(low=0.0)]
 
-    def _layer(self, node: Node, where: str, below: Layer) -> Layer:
-        entries = self.src.mapping(node, where, optional=None) or {}
-        layer: dict[str, dict[str, dict[str, CheckValue] | None]] = {}
-        for parameter, checks_node in entries.items():
-            here = f"{where}.{parameter}"
-            if parameter not in parameters.PARAMETERS:
-                self.src.problem(checks_node, f"{here}: unknown parameter {parameter!r}")
-                continue
-            checks = self.src.mapping(checks_node, here, optional=list(CHECKS))
-            layer[parameter] = {}
-            for check, args_node in (checks or {}).items():
-                inherited = below.get(parameter, {}).get(check)
-                layer[parameter][check] = self._arguments(
-                    check, args_node, f"{here}.{check}", inherited
-                )
+
+def _checks_spec() -> type[Spec]:
+    """Per parameter: each check's arguments (only those changed), or ``false`` (switched off).
+
+    The arguments a check takes, and whether each is a span or a number, come from its signature.
+    """
+    checks: dict[str, Any] = {}
+    for check in CHECKS:
+        arguments: dict[str, Any] = {
+            name: ((Span if argument.span else _Threshold) | None, None)
+            for name, argument in check_arguments(check).items()
+        }
+        spec = create_model(f"{check}_arguments", __base__=Spec, **arguments)
+        checks[check] = (cast(Any, Switch)[spec] | None, None)
+    return create_model("ChecksSpec", __base__=Spec, **checks)
+
+
+ChecksSpec = _checks_spec()
+
+
+def _known_station(key: str, info: ValidationInfo) -> str:
+    registry: Registry | None = (info.context or {}).get("registry")
+    if registry is not None and key not in registry:
+        raise invalid(f"{key!r} is not in the registry", hides=True)
+    return key
+
+
+if TYPE_CHECKING:
+    LayerSpec = dict[str, Spec]
+else:
+    LayerSpec = dict[ParameterKey, ChecksSpec]
+
+
+class QCFile(Spec):
+    """qc.yaml (the schema is in its header). Each layer is tried merged with those below it."""
+
+    version: Version
+    parameters: LayerSpec
+    jurisdictions: dict[JurisdictionKey, LayerSpec] = Field(default_factory=dict)
+    stations: dict[Annotated[str, AfterValidator(_known_station)], LayerSpec] = Field(
+        default_factory=dict
+    )
+
+    @field_validator("parameters")
+    @classmethod
+    def _defaults_run(cls, layer: LayerSpec) -> LayerSpec:
+        found = Problems()
+        _try(found, (), _layer(layer), {})
+        found.raise_any()
         return layer
 
-    def _arguments(
-        self, check: str, node: Node, where: str, inherited: Mapping[str, CheckValue] | None
-    ) -> dict[str, CheckValue] | None:
-        if is_false(node):
-            return None
-        allowed = check_arguments(check)
-        known_problems = len(self.src.problems)
-        given = self.src.mapping(node, where, optional=list(allowed))
-        if given is None:
-            return None
-        arguments: dict[str, CheckValue] = {}
-        for key, value_node in given.items():
-            value: CheckValue | None
-            if allowed[key].span:
-                value = self.src.span(value_node, f"{where}.{key}")
-            else:
-                value = self.src.number(value_node, f"{where}.{key}", low=0.0)
-            if value is not None:
-                arguments[key] = value
-        if len(self.src.problems) == known_problems:
-            self._try(check, {**(inherited or {}), **arguments}, node, where)
-        return arguments
+    @field_validator("jurisdictions")
+    @classmethod
+    def _jurisdictions_run(
+        cls, layers: dict[str, LayerSpec], info: ValidationInfo
+    ) -> dict[str, LayerSpec]:
+        if "parameters" in info.data:
+            defaults = _layer(info.data["parameters"])
+            found = Problems()
+            for code, layer in layers.items():
+                _try(found, (code,), _layer(layer), defaults)
+            found.raise_any()
+        return layers
 
-    def _try(self, check: str, arguments: Mapping[str, Any], node: Node, where: str) -> None:
-        """Missing required arguments, and values the check itself refuses, are problems."""
-        missing = [
-            name
-            for name, argument in check_arguments(check).items()
-            if argument.required and name not in arguments and name not in _FILLED_IN.get(check, ())
-        ]
-        if missing:
-            self.src.problem(node, f"{where}: missing {', '.join(missing)}")
-            return
-        trial = dict(arguments)
-        if check == "gross_range_test":
-            trial.setdefault("fail_span", (-np.inf, np.inf))
-        try:
-            CheckConfig(check, trial).run(np.zeros(3), np.arange(3.0))
-        except ValueError as exc:
-            self.src.problem(node, f"{where}: {exc}")
+    @field_validator("stations")
+    @classmethod
+    def _stations_run(
+        cls, layers: dict[str, LayerSpec], info: ValidationInfo
+    ) -> dict[str, LayerSpec]:
+        if "parameters" not in info.data or "jurisdictions" not in info.data:
+            return layers
+        registry: Registry | None = (info.context or {}).get("registry")
+        defaults = _layer(info.data["parameters"])
+        found = Problems()
+        for sid, layer in layers.items():
+            below = defaults
+            if registry is not None:
+                jurisdiction = info.data["jurisdictions"].get(registry.get(sid).jurisdiction, {})
+                below = _stack(defaults, _layer(jurisdiction))
+            _try(found, (sid,), _layer(layer), below)
+        found.raise_any()
+        return layers
+
+
+def _layer(spec: Mapping[str, Spec]) -> Layer:
+    """A layer of the file's model as plain arguments (``None``: the check is switched off)."""
+    return {
+        parameter: {
+            check: None if arguments is False else arguments
+            for check, arguments in checks.model_dump(exclude_none=True).items()
+        }
+        for parameter, checks in spec.items()
+    }
+
+
+def _try(found: Problems, loc: Loc, layer: Layer, below: Layer) -> None:
+    """Missing required arguments, and values the check itself refuses, are problems."""
+    for parameter, checks in layer.items():
+        for check, given in checks.items():
+            if given is None:
+                continue
+            inherited = below.get(parameter, {}).get(check) or {}
+            arguments = {**inherited, **given}
+            where = (*loc, parameter, check)
+            missing = [
+                name
+                for name, argument in check_arguments(check).items()
+                if argument.required
+                and name not in arguments
+                and name not in _FILLED_IN.get(check, ())
+            ]
+            if missing:
+                found.add(f"missing {', '.join(missing)}", loc=where)
+                continue
+            trial = dict(arguments)
+            if check == "gross_range_test":
+                trial.setdefault("fail_span", (-np.inf, np.inf))
+            try:
+                CheckConfig(check, trial).run(np.zeros(3), np.arange(3.0))
+            except ValueError as exc:
+                found.add(str(exc), loc=where)
 
 
 def _stack(lower: Layer, upper: Layer) -> Layer:

@@ -1,15 +1,18 @@
 """Breach rules as data: ``stations/data/rules.yaml`` loaded into a
 ``stations.rules.engine.RuleSet``.
 
-Unknown keys, bad values, duplicate rule ids, unknown parameters, jurisdictions or stations all
-fail loudly: one :class:`~stations.errors.RuleConfigError` lists every problem with file and line.
+The file's model is :class:`RulesFile`. Unknown keys, bad values, duplicate rule ids, unknown
+parameters, jurisdictions or stations all fail loudly: one
+:class:`~stations.errors.RuleConfigError` lists every problem with file and line.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Annotated, Any, ClassVar, Self
 
-from yaml.nodes import Node
+from pydantic import AfterValidator, Field, ValidationInfo, model_validator
 
 from stations import DATA_DIR, parameters
 from stations.errors import RuleConfigError
@@ -17,6 +20,7 @@ from stations.jurisdictions import Jurisdiction
 from stations.registry import Registry
 from stations.rules.engine import (
     HYDROLOGY_RULES,
+    TARGET_CLASS_RULE,
     HydrologySetting,
     LimitRule,
     Persistence,
@@ -24,14 +28,28 @@ from stations.rules.engine import (
     Severity,
     TargetClassRule,
 )
+from stations.schema import (
+    Number,
+    Problems,
+    Spec,
+    Switch,
+    Text,
+    Version,
+    bounded,
+    choice,
+    invalid,
+    matching,
+    within,
+)
 from stations.standard.gb3838 import WaterBody
-from stations.yamlsource import YamlSource, is_false
+from stations.yamlsource import Loc, YamlSource, dotted, value_at
 
 #: The rules shipped in the package.
 DEFAULT_RULES = DATA_DIR / "rules.yaml"
 
 _RULE_ID = r"[a-z0-9][a-z0-9-]{0,62}"
 _MAX_WINDOW_HOURS = 24 * 31
+_LISTS = ("jurisdiction_limits", "station_limits")
 
 
 def load_rules(
@@ -41,194 +59,171 @@ def load_rules(
 
     With a registry, station limits must name stations in it that measure the parameter.
     """
-    source = YamlSource(path or DEFAULT_RULES, text)
-    rules = _Reader(source, registry).read()
+    source = YamlSource(path or DEFAULT_RULES, text, name="rules", where=_where)
+    spec = source.load(RulesFile, context={"registry": registry})
     source.raise_if_problems(RuleConfigError)
-    assert rules is not None
-    return rules
+    assert spec is not None
+    return spec.build(source.path)
 
 
-class _Reader:
-    def __init__(self, source: YamlSource, registry: Registry | None) -> None:
-        self.src = source
-        self.registry = registry
-        self.ids: dict[str, int | None] = {}
+def _where(path: Loc, data: Any) -> str | None:
+    """``rule js-lake-tp.persistence`` once the rule has a good id, else ``station_limits[2]``."""
+    if len(path) < 2 or path[0] not in _LISTS:
+        return None
+    rule_id = value_at(data, (*path[:2], "id"))
+    valid = isinstance(rule_id, str) and re.fullmatch(_RULE_ID, rule_id)
+    return dotted(path[2:], f"rule {rule_id}" if valid else dotted(path[:2]))
 
-    def read(self) -> RuleSet | None:
-        if self.src.root is None:
-            return None
-        top = self.src.mapping(
-            self.src.root,
-            "rules",
-            required=("version",),
-            optional=("target_class", "jurisdiction_limits", "station_limits", "hydrology"),
+
+class PersistenceSpec(Spec):
+    """``{consecutive: N}``: N results in a row (the target-class rule takes only this)."""
+
+    consecutive: Annotated[int, within(1, 1000)] | None = None
+    _choices: ClassVar[str] = "consecutive"
+
+    @model_validator(mode="after")
+    def _one_way(self) -> Self:
+        window = getattr(self, "window_hours", None)
+        if (self.consecutive is None) == (window is None):
+            raise invalid(f"give {self._choices}")
+        if self.consecutive is not None and getattr(self, "min_results", None) is not None:
+            raise invalid("min_results goes with window_hours", at=("min_results",))
+        return self
+
+    def build(self) -> Persistence:
+        return Persistence(consecutive=self.consecutive)
+
+
+class WindowPersistenceSpec(PersistenceSpec):
+    """Also ``{window_hours: H, min_results: K}``: the mean of the last H hours."""
+
+    window_hours: Annotated[Number, bounded(0.0, _MAX_WINDOW_HOURS, positive=True)] | None = None
+    min_results: Annotated[int, within(1, 10000)] | None = None
+    _choices: ClassVar[str] = "consecutive or window_hours"
+
+    def build(self) -> Persistence:
+        if self.window_hours is None:
+            return super().build()
+        return Persistence(
+            consecutive=None,
+            window_seconds=self.window_hours * 3600.0,
+            min_results=self.min_results or 1,
         )
-        if top is None:
-            return None
-        if "version" in top:
-            self.src.integer(top["version"], "version", low=1, high=1)
-        target = self._target(top["target_class"]) if "target_class" in top else None
-        limits: list[LimitRule] = []
-        for key, scope in (("jurisdiction_limits", "jurisdiction"), ("station_limits", "station")):
-            for index, node in enumerate(self._list(top, key)):
-                rule = self._limit(node, f"{key}[{index}]", scope)
-                if rule is not None:
-                    limits.append(rule)
-        hydrology = self._hydrology(top["hydrology"]) if "hydrology" in top else {}
-        return RuleSet(
-            path=self.src.path, target_class=target, limits=tuple(limits), hydrology=hydrology
-        )
 
-    def _list(self, top: dict[str, Node], key: str) -> list[Node]:
-        return (self.src.sequence(top[key], key) or []) if key in top else []
 
-    def _target(self, node: Node) -> TargetClassRule | None:
-        if is_false(node):
-            return None
-        f = self.src.mapping(node, "target_class", optional=("severity", "persistence"))
-        if f is None:
-            return None
-        severity = self._severity(f, "target_class")
-        persistence = self._persistence(f, "target_class", allow_window=False)
-        if severity is None or persistence is None:
-            return None
-        return TargetClassRule(severity=severity, persistence=persistence)
+_Severity = Annotated[Severity, choice(Severity)]
 
-    def _limit(self, node: Node, where: str, scope: str) -> LimitRule | None:
-        required = ("id", "parameter", scope)
-        optional = ("max", "min", "severity", "persistence", "water_body", "note")
-        f = self.src.mapping(node, where, required=required, optional=optional)
-        if f is None or any(key not in f for key in required):
-            return None
-        rule_id = self._rule_id(f["id"], where)
-        where = f"rule {rule_id}" if rule_id else where
-        parameter = self.src.string(
-            f["parameter"], f"{where}.parameter", choices=parameters.PARAMETERS
-        )
-        jurisdiction = station = None
-        if scope == "jurisdiction":
-            value = self.src.string(f[scope], f"{where}.jurisdiction", choices=list(Jurisdiction))
-            jurisdiction = Jurisdiction(value) if value else None
-        else:
-            station = self._station(f[scope], where, parameter)
-        water_body = None
-        if "water_body" in f:
-            water_body = self.src.string(
-                f["water_body"], f"{where}.water_body", choices=[w.value for w in WaterBody]
-            )
-        bounds = {
-            key: self.src.number(f[key], f"{where}.{key}") for key in ("max", "min") if key in f
-        }
-        if len(bounds) != 1:
-            self.src.problem(node, f"{where}: give exactly one of max and min")
-        if "note" in f:
-            self.src.string(f["note"], f"{where}.note")
-        severity = self._severity(f, where)
-        persistence = self._persistence(f, where, allow_window=True)
-        if (
-            rule_id is None
-            or parameter is None
-            or (jurisdiction is None and station is None)
-            or len(bounds) != 1
-            or None in bounds.values()
-            or severity is None
-            or persistence is None
-            or ("water_body" in f and water_body is None)
-        ):
-            return None
+
+class TargetClassSpec(Spec):
+    severity: _Severity = Severity.WARNING
+    persistence: PersistenceSpec | None = None
+
+
+class HydrologySpec(Spec):
+    severity: _Severity = Severity.WARNING
+    persistence: WindowPersistenceSpec | None = None
+
+    def build(self) -> HydrologySetting:
+        persistence = self.persistence.build() if self.persistence else Persistence()
+        return HydrologySetting(severity=self.severity, persistence=persistence)
+
+
+class LimitSpec(Spec):
+    """A limit rule: the parts common to jurisdiction and station limits."""
+
+    id: Annotated[str, matching(_RULE_ID)]
+    parameter: Annotated[str, choice(parameters.PARAMETERS)]
+    max: Number | None = None
+    min: Number | None = None
+    severity: _Severity = Severity.WARNING
+    persistence: WindowPersistenceSpec | None = None
+    water_body: Annotated[WaterBody, choice(WaterBody)] | None = None
+    note: Text | None = None
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> Self:
+        if (self.max is None) == (self.min is None):
+            raise invalid("give exactly one of max and min")
+        return self
+
+    def build(self, **scope: Any) -> LimitRule:
         return LimitRule(
-            id=rule_id,
-            parameter=parameter,
-            severity=severity,
-            persistence=persistence,
-            max=bounds.get("max"),
-            min=bounds.get("min"),
-            jurisdiction=jurisdiction,
-            water_body=water_body,
-            station=station,
+            id=self.id,
+            parameter=self.parameter,
+            severity=self.severity,
+            persistence=self.persistence.build() if self.persistence else Persistence(),
+            max=self.max,
+            min=self.min,
+            water_body=self.water_body.value if self.water_body else None,
+            **scope,
         )
 
-    def _rule_id(self, node: Node, where: str) -> str | None:
-        rule_id = self.src.string(node, f"{where}.id", pattern=_RULE_ID)
-        if rule_id is None:
-            return None
-        if rule_id in self.ids or rule_id in HYDROLOGY_RULES or rule_id == "target-class":
-            first = self.ids.get(rule_id)
-            where_first = f" (first at line {first})" if first else " (reserved)"
-            self.src.problem(node, f"{where}: duplicate rule id {rule_id!r}{where_first}")
-            return None
-        self.ids[rule_id] = int(node.start_mark.line) + 1
-        return rule_id
 
-    def _station(self, node: Node, where: str, parameter: str | None) -> str | None:
-        station_id = self.src.string(node, f"{where}.station")
-        if station_id is None or self.registry is None:
-            return station_id
-        if station_id not in self.registry:
-            self.src.problem(node, f"{where}: station {station_id!r} is not in the registry")
-            return None
-        if parameter is not None and parameter not in self.registry.get(station_id).parameters:
-            self.src.problem(node, f"{where}: station {station_id} does not measure {parameter}")
-            return None
-        return station_id
+class JurisdictionLimitSpec(LimitSpec):
+    jurisdiction: Annotated[Jurisdiction, choice(Jurisdiction)]
 
-    def _severity(self, f: dict[str, Node], where: str) -> Severity | None:
-        if "severity" not in f:
-            return Severity.WARNING
-        value = self.src.string(
-            f["severity"], f"{where}.severity", choices=[s.value for s in Severity]
-        )
-        return Severity(value) if value else None
 
-    def _persistence(
-        self, f: dict[str, Node], where: str, *, allow_window: bool
-    ) -> Persistence | None:
-        if "persistence" not in f:
-            return Persistence()
-        here = f"{where}.persistence"
-        optional = (
-            ("consecutive", "window_hours", "min_results") if allow_window else ("consecutive",)
-        )
-        known_problems = len(self.src.problems)
-        p = self.src.mapping(f["persistence"], here, optional=optional)
-        if p is None or len(self.src.problems) > known_problems:
-            return None
-        if ("consecutive" in p) == ("window_hours" in p):
-            choice = "consecutive or window_hours" if allow_window else "consecutive"
-            self.src.problem(f["persistence"], f"{here}: give {choice}")
-            return None
-        if "consecutive" in p:
-            if "min_results" in p:
-                self.src.problem(p["min_results"], f"{here}: min_results goes with window_hours")
-                return None
-            count = self.src.integer(p["consecutive"], f"{here}.consecutive", low=1, high=1000)
-            return None if count is None else Persistence(consecutive=count)
-        hours = self.src.number(
-            p["window_hours"],
-            f"{here}.window_hours",
-            low=0.0,
-            high=_MAX_WINDOW_HOURS,
-            positive=True,
-        )
-        minimum: int | None = 1
-        if "min_results" in p:
-            minimum = self.src.integer(p["min_results"], f"{here}.min_results", low=1, high=10000)
-        if hours is None or minimum is None:
-            return None
-        return Persistence(consecutive=None, window_seconds=hours * 3600.0, min_results=minimum)
+class StationLimitSpec(LimitSpec):
+    station: Text
 
-    def _hydrology(self, node: Node) -> dict[str, HydrologySetting]:
-        f = self.src.mapping(node, "hydrology", optional=list(HYDROLOGY_RULES))
-        result: dict[str, HydrologySetting] = {}
-        for rule_id, rule_node in (f or {}).items():
-            where = f"hydrology.{rule_id}"
-            if is_false(rule_node):
-                continue
-            g = self.src.mapping(rule_node, where, optional=("severity", "persistence"))
-            if g is None:
-                continue
-            severity = self._severity(g, where)
-            persistence = self._persistence(g, where, allow_window=True)
-            if severity is not None and persistence is not None:
-                result[rule_id] = HydrologySetting(severity=severity, persistence=persistence)
-        return result
+    @model_validator(mode="after")
+    def _in_registry(self, info: ValidationInfo) -> Self:
+        registry: Registry | None = (info.context or {}).get("registry")
+        if registry is None:
+            return self
+        if self.station not in registry:
+            raise invalid(f"station {self.station!r} is not in the registry", at=("station",))
+        if self.parameter not in registry.get(self.station).parameters:
+            message = f"station {self.station} does not measure {self.parameter}"
+            raise invalid(message, at=("station",))
+        return self
+
+
+def _hydrology_rule(key: str) -> str:
+    if key not in HYDROLOGY_RULES:
+        allowed = ", ".join(sorted(HYDROLOGY_RULES))
+        raise invalid(f"unknown key {key!r} (allowed: {allowed})", hides=True)
+    return key
+
+
+_HydrologyRule = Annotated[str, AfterValidator(_hydrology_rule)]
+
+
+class RulesFile(Spec):
+    """rules.yaml (the schema is in its header)."""
+
+    version: Version
+    target_class: Switch[TargetClassSpec] = False
+    jurisdiction_limits: tuple[JurisdictionLimitSpec, ...] = ()
+    station_limits: tuple[StationLimitSpec, ...] = ()
+    hydrology: dict[_HydrologyRule, Switch[HydrologySpec]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Self:
+        found = Problems()
+        first: dict[str, Loc] = {}
+        for key in _LISTS:
+            for index, rule in enumerate(getattr(self, key)):
+                where: dict[str, Any] = {"at": (key, index, "id"), "prefix": False}
+                message = f"{key}[{index}]: duplicate rule id {rule.id!r}"
+                if rule.id in HYDROLOGY_RULES or rule.id == TARGET_CLASS_RULE:
+                    found.add(f"{message} (reserved)", **where)
+                elif rule.id in first:
+                    found.add(message, first=first[rule.id], **where)
+                else:
+                    first[rule.id] = (key, index, "id")
+        found.raise_any()
+        return self
+
+    def build(self, path: str) -> RuleSet:
+        target = None
+        if self.target_class:
+            persistence = self.target_class.persistence
+            target = TargetClassRule(
+                severity=self.target_class.severity,
+                persistence=persistence.build() if persistence else Persistence(),
+            )
+        limits = [rule.build(jurisdiction=rule.jurisdiction) for rule in self.jurisdiction_limits]
+        limits += [rule.build(station=rule.station) for rule in self.station_limits]
+        hydrology = {key: spec.build() for key, spec in self.hydrology.items() if spec}
+        return RuleSet(path=path, target_class=target, limits=tuple(limits), hydrology=hydrology)
