@@ -13,6 +13,7 @@ Locations (``loc``, ``at``, ``first``) are paths relative to the value being val
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Collection, Iterable
@@ -30,6 +31,7 @@ from pydantic import (
     PlainValidator,
     SecretStr,
     Tag,
+    TypeAdapter,
     ValidationError,
     ValidationInfo,
     model_validator,
@@ -211,35 +213,27 @@ def _span(value: Any) -> tuple[float, float]:
 Span = Annotated[tuple[float, float], PlainValidator(_span)]
 
 
+@functools.cache
+def _strings(choices: tuple[str, ...] | None, pattern: str | None) -> TypeAdapter[tuple[str, ...]]:
+    item: AfterValidator | PlainValidator
+    if choices is not None:
+        item = choice(choices)
+    else:
+        item = matching(pattern) if pattern is not None else AfterValidator(_not_blank)
+    return TypeAdapter(tuple[Annotated[str, item], ...], config=ConfigDict(strict=True))
+
+
 def listed(
     value: Any, *, choices: Iterable[str] | None = None, pattern: str | None = None
 ) -> tuple[str, ...]:
     """A list of strings, each one of ``choices`` or matching ``pattern``; none twice."""
-    if not isinstance(value, tuple):
-        raise PydanticKnownError("tuple_type")
+    items = _strings(None if choices is None else tuple(choices), pattern).validate_python(value)
     found = Problems()
-    seen: list[str] = []
-    for index, item in enumerate(value):
-        try:
-            if choices is not None:
-                choose(item, choices)
-            elif not isinstance(item, str):
-                raise PydanticKnownError("string_type")
-            elif pattern is not None and not re.fullmatch(pattern, item):
-                raise invalid(f"{item!r} does not match {pattern}")
-            else:
-                _not_blank(item)
-        except PydanticKnownError as exc:
-            found.found.append({"type": exc.type, "loc": (index,), "input": item})
-        except ValidationError as exc:
-            found.add(exc.errors()[0]["ctx"]["message"], loc=(index,))
-        else:
-            if item in seen:
-                found.add(f"{item!r} is listed twice", at=(index,))
-            else:
-                seen.append(item)
+    for index, item in enumerate(items):
+        if item in items[:index]:
+            found.add(f"{item!r} is listed twice", at=(index,))
     found.raise_any()
-    return tuple(seen)
+    return items
 
 
 def names(*, choices: Iterable[str] | None = None, pattern: str | None = None) -> PlainValidator:

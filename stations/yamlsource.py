@@ -133,13 +133,6 @@ class YamlSource:
             self._record(exc.errors())
             return None
 
-    def report(self, loc: Loc, message: str, *, prefix: bool = True) -> None:
-        """Record a problem at a place of the data (checks made after :meth:`load`)."""
-        path, node, _ = self._resolve(loc)
-        self.problems.append(
-            Problem(self.path, self._line(node), self._at(path, message) if prefix else message)
-        )
-
     def line_at(self, loc: Loc) -> int | None:
         """The line of the value at a place of the data."""
         return self._line(self._resolve(loc)[1])
@@ -153,6 +146,7 @@ class YamlSource:
     # --- validation errors to problems ----------------------------------------------------
 
     def _record(self, errors: list[ErrorDetails]) -> None:
+        """Every error as a problem, except those under a mapping key that is itself wrong."""
         hidden = [
             error["loc"][:-1]
             for error in errors
@@ -181,7 +175,8 @@ class YamlSource:
             message = f"unknown key {loc[-1]!r} (allowed: {allowed})"
             return self._line(key or node), self._at(path[:-1], message)
         if kind in _EXPECTED and node is not None:
-            hint = " (quote it)" if kind == "string_type" and isinstance(node, ScalarNode) else ""
+            quotable = isinstance(node, ScalarNode) and node.tag != _NULL
+            hint = " (quote it)" if kind == "string_type" and quotable else ""
             message = f"expected {_EXPECTED[kind]}, got {_kind(node)}{hint}"
             return self._line(node), self._at(path, message)
         return self._line(node), self._at(path, str(error["msg"]))
