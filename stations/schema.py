@@ -55,7 +55,7 @@ class UnknownKey:
 class Spec(BaseModel):
     """A part of a configuration file: strict types, unknown keys forbidden, frozen."""
 
-    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True, defer_build=True)
 
     @model_validator(mode="before")
     @classmethod
