@@ -257,6 +257,7 @@ _Level = Annotated[Number, bounded(-1.0e6, 1.0e6)]
 
 
 class HydrologySpec(Spec):
+    nullable = ("warning_level", "guaranteed_level", "flow_min", "flow_max")
     datum: Text | None = None
     warning_level: _Level | None = None
     guaranteed_level: _Level | None = None
@@ -278,6 +279,8 @@ class HydrologySpec(Spec):
 
 class StationSpec(Spec):
     """One entry of ``stations:`` (the schema is in the header of stations.yaml)."""
+
+    nullable = ("lat", "lon")
 
     id: Annotated[str, matching(_ID_PATTERN)]
     name: Text

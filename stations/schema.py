@@ -19,7 +19,7 @@ import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from enum import Enum
-from typing import Annotated, Any, Literal, TypeVar, Union
+from typing import Annotated, Any, ClassVar, Literal, TypeVar, Union
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -52,19 +52,32 @@ class UnknownKey:
     allowed: tuple[str, ...]
 
 
+class _Null:
+    """Stands in for a null the file gives where no null is allowed (no type accepts it)."""
+
+
 class Spec(BaseModel):
-    """A part of a configuration file: strict types, unknown keys forbidden, frozen."""
+    """A part of a configuration file: strict types, unknown keys forbidden, frozen.
+
+    An optional key is left out, not given as null, except the keys named in ``nullable``.
+    """
 
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True, defer_build=True)
+    nullable: ClassVar[tuple[str, ...]] = ()
 
     @model_validator(mode="before")
     @classmethod
-    def _mark_unknown_keys(cls, data: Any) -> Any:
-        if isinstance(data, dict) and cls.model_config.get("extra") == "forbid":
-            allowed = tuple(sorted(cls.model_fields))
-            if not data.keys() <= set(allowed):
-                return {k: v if k in allowed else UnknownKey(allowed) for k, v in data.items()}
-        return data
+    def _mark(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or cls.model_config.get("extra") != "forbid":
+            return data
+        allowed = tuple(sorted(cls.model_fields))
+
+        def marked(key: str, value: Any) -> Any:
+            if key not in cls.model_fields:
+                return UnknownKey(allowed)
+            return _Null() if value is None and key not in cls.nullable else value
+
+        return {key: marked(key, value) for key, value in data.items()}
 
 
 # --- problems --------------------------------------------------------------------------------
