@@ -228,7 +228,7 @@ def _known_station(key: str, info: ValidationInfo) -> str:
     return key
 
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # a model made by create_model is no type to mypy
     LayerSpec = dict[str, Spec]
 else:
     LayerSpec = dict[ParameterKey, ChecksSpec]
@@ -248,7 +248,7 @@ class QCFile(Spec):
     @classmethod
     def _defaults_run(cls, layer: LayerSpec) -> LayerSpec:
         found = Problems()
-        _try(found, (), _layer(layer), {})
+        _try_checks(found, (), _layer(layer), {})
         found.raise_any()
         return layer
 
@@ -261,7 +261,7 @@ class QCFile(Spec):
             defaults = _layer(info.data["parameters"])
             found = Problems()
             for code, layer in layers.items():
-                _try(found, (code,), _layer(layer), defaults)
+                _try_checks(found, (code,), _layer(layer), defaults)
             found.raise_any()
         return layers
 
@@ -280,7 +280,7 @@ class QCFile(Spec):
             if registry is not None:
                 jurisdiction = info.data["jurisdictions"].get(registry.get(sid).jurisdiction, {})
                 below = _stack(defaults, _layer(jurisdiction))
-            _try(found, (sid,), _layer(layer), below)
+            _try_checks(found, (sid,), _layer(layer), below)
         found.raise_any()
         return layers
 
@@ -296,7 +296,7 @@ def _layer(spec: Mapping[str, Spec]) -> Layer:
     }
 
 
-def _try(found: Problems, loc: Loc, layer: Layer, below: Layer) -> None:
+def _try_checks(found: Problems, loc: Loc, layer: Layer, below: Layer) -> None:
     """Missing required arguments, and values the check itself refuses, are problems."""
     for parameter, checks in layer.items():
         for check, given in checks.items():
