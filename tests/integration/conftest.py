@@ -205,7 +205,7 @@ class Worker:
 @pytest.fixture(autouse=True)
 def close_readers() -> Iterator[None]:
     """Close the topic readers a test opened (their sockets would leak into later tests)."""
-    from tests.integration.pipeline import TopicReader
+    from streams.testing.pipeline import TopicReader
 
     yield
     while TopicReader.opened:
