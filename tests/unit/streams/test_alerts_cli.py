@@ -85,3 +85,20 @@ def test_without_an_alerts_url_the_worker_of_the_settings_is_asked(api: HttpRece
     result = CliRunner().invoke(main, ["alerts", "silences"], obj=SettingsInfo(settings))
     assert result.exit_code == 0, result.output
     assert len(api.requests) == 1
+
+
+def test_the_settings_are_built_once_per_invocation(api: HttpReceiver) -> None:
+    built: list[Settings] = []
+
+    def create() -> Settings:
+        built.append(Settings(alerts_url=api.url("/")))
+        return built[-1]
+
+    result = CliRunner().invoke(
+        main, ["alerts", "silence", "--list"], obj=SettingsInfo(create=create)
+    )
+    assert result.exit_code == 0, result.output
+    assert len(built) == 1 and len(api.requests) == 1
+    help_only = SettingsInfo(create=create)
+    assert CliRunner().invoke(main, ["alerts", "silences", "--help"], obj=help_only).exit_code == 0
+    assert len(built) == 1  # --help needs no settings
