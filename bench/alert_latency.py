@@ -35,8 +35,8 @@ from kafka.admin import KafkaAdminClient, NewTopic
 from stations.registry import load_registry
 from stations.station import StationKind
 from streams.settings import Settings
-from tests.integration.alerting import alerts_yaml, reports
-from tests.receivers import HttpReceiver
+from streams.testing.alerting import alerts_yaml, reports
+from streams.testing.receivers import HttpReceiver
 
 REPO = Path(__file__).resolve().parents[1]
 PATTERN = (0.35, 0.35, 0.35, 0.05, 0.05, 0.05)  # one firing and one all-clear per cycle

@@ -38,8 +38,8 @@ from stations.simulation.faults import FaultRates
 from stations.simulation.model import simulate
 from streams.settings import Settings
 from streams.store.points import document_points, line_protocol
+from streams.testing.pipeline import expected_outcome
 from streams.topics import publish_all
-from tests.integration.pipeline import expected_outcome
 
 REPO = Path(__file__).resolve().parents[1]
 

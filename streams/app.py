@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ssl
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -25,25 +24,16 @@ class Topics:
     commands: Any
 
 
-def broker_credentials(settings: Settings) -> Any:
-    """Faust credentials for TLS and SASL, or None for PLAINTEXT."""
-    protocol = settings.kafka_security_protocol
-    context = None
-    if protocol in ("SSL", "SASL_SSL"):
-        context = ssl.create_default_context(
-            cafile=str(settings.kafka_ssl_cafile) if settings.kafka_ssl_cafile else None
-        )
-        if settings.kafka_ssl_certfile:
-            context.load_cert_chain(
-                str(settings.kafka_ssl_certfile),
-                str(settings.kafka_ssl_keyfile) if settings.kafka_ssl_keyfile else None,
-            )
+def broker_credentials(options: dict[str, Any]) -> Any:
+    """Faust's credentials for the connection options of :meth:`Settings.kafka_client_options`
+    (the same TLS context and SASL login as every other client), or None for PLAINTEXT."""
+    protocol = options["security_protocol"]
+    context = options.get("ssl_context")
     if protocol.startswith("SASL_"):
-        password = settings.kafka_sasl_password
         return faust.SASLCredentials(
-            username=settings.kafka_sasl_username,
-            password=password.get_secret_value() if password else None,
-            mechanism=settings.kafka_sasl_mechanism,
+            username=options["sasl_plain_username"],
+            password=options["sasl_plain_password"],
+            mechanism=options["sasl_mechanism"],
             ssl_context=context,
         )
     if context is not None:
@@ -53,11 +43,12 @@ def broker_credentials(settings: Settings) -> Any:
 
 def _faust_app(settings: Settings, app_id: str, web_port: int) -> tuple[faust.App, Topics]:
     """A Faust application on the configured brokers with the project's topics (raw bytes)."""
+    options = settings.kafka_client_options()
     app = faust.App(
         app_id,
-        broker=[f"kafka://{server}" for server in settings.kafka_bootstrap_servers.split(",")],
-        broker_credentials=broker_credentials(settings),
-        broker_client_id=settings.kafka_client_id,
+        broker=[f"kafka://{server}" for server in options["bootstrap_servers"]],
+        broker_credentials=broker_credentials(options),
+        broker_client_id=options["client_id"],
         store=settings.worker_store,
         datadir=str(settings.worker_data_dir),
         topic_partitions=settings.topic_partitions,

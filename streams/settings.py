@@ -2,30 +2,64 @@
 
 Every environment variable the system reads is a field here, named ``BASIN_<FIELD>`` (upper case),
 with its default and a one-line description. A ``.env`` file in the working directory is read when
-present. Secrets are ``SecretStr`` and never printed. Settings are built once, at start-up, by the
-command that needs them (``Settings()``) and passed in; nothing builds them at import time.
+present. Secrets are ``SecretStr`` and never printed. Settings are built once, at start-up (the
+``basin`` command builds them for all its subcommands, see :mod:`streams.cli.common`) and passed
+in; nothing builds them at import time.
+
+The ``BASIN_`` prefix belongs to the settings: a variable with it that is not a field is an error,
+in ``.env`` and in the environment alike (a typo must not pass silently). The only others allowed
+are those of the local tooling (:data:`TOOL_VARIABLES`: the deploy/local scripts, whose defaults
+are in ``deploy/local/lib.sh``) and the secrets an alerts YAML names (its ``*_env`` keys).
+
+Kafka connection options are built in one place, :meth:`Settings.kafka_client_options`, for every
+client: kafka-python, aiokafka and, through :func:`streams.app.broker_credentials`, Faust.
 """
 
 from __future__ import annotations
 
+import difflib
 import os
+import ssl
+from collections.abc import Iterable, Mapping
+from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, model_validator
+import yaml
+from pydantic import Field, FilePath, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
 SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
+TLS_PROTOCOLS = ("SSL", "SASL_SSL")
 
 #: Values that must never be used as a real secret outside development.
 PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "password", "123456"})
 
+PREFIX = "BASIN_"
 
-def local_state_dir() -> Path:
-    """Where the local servers keep data, logs and credentials (BASIN_STATE_DIR, shared by the
-    deploy/local scripts)."""
-    return Path(os.environ.get("BASIN_STATE_DIR") or Path.home() / ".local/state/basinwatch")
+#: Variables of the local tooling, read by the deploy/local scripts (defaults in
+#: deploy/local/lib.sh and the scripts' headers) and the test harness, not by the settings. They
+#: may be set in the environment of any basinwatch process.
+TOOL_VARIABLES: Mapping[str, str] = {
+    "BASIN_CACHE_DIR": "Downloaded and built servers (Kafka jars, influxd), one per machine.",
+    "BASIN_KAFKA_PORT": "Port of the local Kafka broker (deploy/local/kafka.sh).",
+    "BASIN_KAFKA_CONTROLLER_PORT": "Port of the local KRaft controller.",
+    "BASIN_KAFKA_HEAP": "Java heap of the local broker.",
+    "BASIN_KAFKA_START_TIMEOUT": "Seconds deploy/local/kafka.sh waits for the broker.",
+    "BASIN_INFLUX_PORT": "Port of the local InfluxDB (deploy/local/influxdb.sh).",
+    "BASIN_INFLUX_START_TIMEOUT": "Seconds deploy/local/influxdb.sh waits for InfluxDB.",
+    "BASIN_INFLUX_USER": "Admin user of the local InfluxDB (in its credentials file).",
+    "BASIN_INFLUX_PASSWORD": "Admin password of the local InfluxDB (in its credentials file).",
+    "BASIN_DEMO_WATCH_SECONDS": "How long deploy/local/demo.sh shows `basin watch`.",
+    "BASIN_CHROMIUM": "Chromium executable of the browser tests (tests/browser.py).",
+}
+
+
+def default_state_dir() -> Path:
+    """``~/.local/state/basinwatch``: the default of BASIN_STATE_DIR (deploy/local/lib.sh has
+    the same; a unit test holds them equal)."""
+    return Path.home() / ".local" / "state" / "basinwatch"
 
 
 class Settings(BaseSettings):
@@ -44,6 +78,12 @@ class Settings(BaseSettings):
         description="development allows placeholder secrets; production refuses them.",
     )
 
+    state_dir: Path = Field(
+        default_factory=default_state_dir,
+        description="Data, logs, pid files and credentials of the local servers (deploy/local), "
+        "one set per machine.",
+    )
+
     # --- Kafka -------------------------------------------------------------------------------
     kafka_bootstrap_servers: str = Field(
         "127.0.0.1:9092", description="Comma-separated host:port list of Kafka brokers."
@@ -56,12 +96,16 @@ class Settings(BaseSettings):
     )
     kafka_sasl_username: str | None = Field(None, description="SASL user name.")
     kafka_sasl_password: SecretStr | None = Field(None, description="SASL password (secret).")
-    kafka_ssl_cafile: Path | None = Field(
-        None, description="CA bundle that signed the brokers' certificates."
+    kafka_ssl_cafile: FilePath | None = Field(
+        None,
+        description="CA bundle that signed the brokers' certificates (SSL, SASL_SSL); unset: "
+        "the system's CAs.",
     )
-    kafka_ssl_certfile: Path | None = Field(None, description="Client certificate for mutual TLS.")
-    kafka_ssl_keyfile: Path | None = Field(
-        None, description="Private key of the client certificate."
+    kafka_ssl_certfile: FilePath | None = Field(
+        None, description="Client certificate (PEM) for mutual TLS; may hold the key too."
+    )
+    kafka_ssl_keyfile: FilePath | None = Field(
+        None, description="Private key (PEM) of the client certificate."
     )
     kafka_client_id: str = Field(
         "basinwatch", description="Client id shown in broker logs and metrics."
@@ -138,8 +182,9 @@ class Settings(BaseSettings):
         description="InfluxDB API token (secret); unset: read from BASIN_INFLUX_CREDENTIALS_FILE.",
     )
     influx_credentials_file: Path = Field(
-        default_factory=lambda: local_state_dir() / "influxdb" / "credentials.env",
-        description="File with BASIN_INFLUX_TOKEN=... written by deploy/local/influxdb.sh.",
+        default_factory=lambda data: data["state_dir"] / "influxdb" / "credentials.env",
+        description="File with BASIN_INFLUX_TOKEN=... written by deploy/local/influxdb.sh "
+        "(default: in BASIN_STATE_DIR).",
     )
     store_app_id: str = Field(
         "basinwatch-store", description="Faust application id of the store worker (its group)."
@@ -172,8 +217,27 @@ class Settings(BaseSettings):
     )
 
     @model_validator(mode="after")
+    def _check_environment(self) -> Settings:
+        unknown = unknown_variables(os.environ, self)
+        if unknown:
+            raise ValueError(
+                f"unknown environment variable {', '.join(unknown)}: no setting has this name; "
+                "unset it or fix the spelling (`basin config show` lists the settings)"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _check_security(self) -> Settings:
         protocol = self.kafka_security_protocol
+        if protocol not in TLS_PROTOCOLS:
+            for name in ("kafka_ssl_cafile", "kafka_ssl_certfile", "kafka_ssl_keyfile"):
+                if getattr(self, name) is not None:
+                    raise ValueError(
+                        f"{PREFIX}{name.upper()} is set but BASIN_KAFKA_SECURITY_PROTOCOL="
+                        f"{protocol} uses no TLS; use SSL or SASL_SSL"
+                    )
+        if self.kafka_ssl_keyfile is not None and self.kafka_ssl_certfile is None:
+            raise ValueError("BASIN_KAFKA_SSL_KEYFILE needs BASIN_KAFKA_SSL_CERTFILE")
         if protocol.startswith("SASL_"):
             if self.kafka_sasl_mechanism is None or not self.kafka_sasl_username:
                 raise ValueError(
@@ -219,19 +283,43 @@ class Settings(BaseSettings):
         )
 
     def kafka_client_options(self) -> dict[str, Any]:
-        """Connection options in the keyword form kafka-python and aiokafka both accept."""
+        """The connection options of every Kafka client, in the keyword form kafka-python and
+        aiokafka both accept (Faust's credentials are made from them: streams.app).
+
+        TLS (SSL, SASL_SSL) comes as an ``ssl_context`` that verifies the brokers against
+        BASIN_KAFKA_SSL_CAFILE (else the system's CAs) and presents the client certificate, if
+        any; SASL (PLAIN, SCRAM-SHA-256/512) as mechanism, user name and password."""
+        protocol = self.kafka_security_protocol
         options: dict[str, Any] = {
             "bootstrap_servers": self.kafka_bootstrap_servers.split(","),
-            "security_protocol": self.kafka_security_protocol,
+            "security_protocol": protocol,
             "client_id": self.kafka_client_id,
         }
-        if self.kafka_sasl_mechanism:
+        if protocol in TLS_PROTOCOLS:
+            options["ssl_context"] = self.kafka_ssl_context()
+        if protocol.startswith("SASL_"):
             options["sasl_mechanism"] = self.kafka_sasl_mechanism
             options["sasl_plain_username"] = self.kafka_sasl_username
             options["sasl_plain_password"] = (
                 self.kafka_sasl_password.get_secret_value() if self.kafka_sasl_password else None
             )
         return options
+
+    def kafka_ssl_context(self) -> ssl.SSLContext:
+        """A client TLS context: hostname and certificate checked against the configured CA
+        (else the system's), with the client certificate for mutual TLS when one is set."""
+        cafile = str(self.kafka_ssl_cafile) if self.kafka_ssl_cafile else None
+        context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=cafile)
+        if self.kafka_ssl_certfile is not None:
+            keyfile = str(self.kafka_ssl_keyfile) if self.kafka_ssl_keyfile else None
+            context.load_cert_chain(str(self.kafka_ssl_certfile), keyfile)
+        return context
+
+    def alerts_base_url(self) -> str:
+        """Where `basin alerts` finds a worker's alert API: BASIN_ALERTS_URL, else this worker's
+        web server."""
+        url = self.alerts_url or f"http://{self.worker_web_host}:{self.worker_web_port}"
+        return url.rstrip("/")
 
     def described(self) -> list[tuple[str, str, str]]:
         """(environment variable, effective value, description) rows; secrets hidden."""
@@ -246,3 +334,43 @@ class Settings(BaseSettings):
                 shown = str(value)
             rows.append((f"BASIN_{name.upper()}", shown, field.description or ""))
         return rows
+
+
+def unknown_variables(environ: Mapping[str, str], settings: Settings) -> list[str]:
+    """The ``BASIN_`` variables of ``environ`` that nothing reads, each with the nearest known
+    name when one is close (``BASIN_TOPIC_PARTITONS (did you mean BASIN_TOPIC_PARTITIONS?)``)."""
+    fields = {f"{PREFIX}{name.upper()}" for name in type(settings).model_fields}
+    known = fields | set(TOOL_VARIABLES)
+    candidates = [n for n in environ if n.upper().startswith(PREFIX) and n.upper() not in known]
+    if candidates:
+        secrets = set(secret_names(settings.alerts_path))
+        candidates = [name for name in candidates if name not in secrets]
+    found = []
+    for name in sorted(candidates):
+        near = difflib.get_close_matches(name.upper(), sorted(known), n=1, cutoff=0.85)
+        found.append(f"{name} (did you mean {near[0]}?)" if near else name)
+    return found
+
+
+def secret_names(alerts_path: Path | None) -> Iterable[str]:
+    """The environment variables an alerts YAML names for its secrets (``*_env`` keys); none when
+    it cannot be read (its loader reports that, with the line)."""
+    try:
+        if alerts_path is None:
+            text = (resources.files("alerts") / "data" / "alerts.yaml").read_text("utf-8")
+        else:
+            text = alerts_path.read_text(encoding="utf-8")
+        document = yaml.safe_load(text)
+    except (OSError, yaml.YAMLError):
+        return
+    stack = [document]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if isinstance(key, str) and key.endswith("_env") and isinstance(value, str):
+                    yield value
+                else:
+                    stack.append(value)
+        elif isinstance(node, list):
+            stack.extend(node)

@@ -14,7 +14,10 @@
 # output goes to $BASIN_STATE_DIR/chromium/install.log (default ~/.local/state/basinwatch).
 set -euo pipefail
 
-state_dir="${BASIN_STATE_DIR:-$HOME/.local/state/basinwatch}/chromium"
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=deploy/local/lib.sh
+. "$here/lib.sh"
+state_dir="$BASIN_STATE_DIR/chromium"
 log_file="$state_dir/install.log"
 PACKAGE="chromium"
 

@@ -35,7 +35,9 @@ cache_dir="${BASIN_CACHE_DIR:-$HOME/.cache/basinwatch}"
 influx_home="$cache_dir/influxdb-$INFLUX_VERSION"
 influxd="$influx_home/influxd"
 build_dir="$cache_dir/build/influxdb-$INFLUX_VERSION"
-state_dir="${BASIN_STATE_DIR:-$HOME/.local/state/basinwatch}/influxdb"
+# shellcheck source=deploy/local/lib.sh
+. "$here/lib.sh"
+state_dir="$BASIN_STATE_DIR/influxdb"
 data_dir="$state_dir/data"
 port="${BASIN_INFLUX_PORT:-8086}"
 start_timeout="${BASIN_INFLUX_START_TIMEOUT:-90}"
@@ -49,8 +51,6 @@ ADMIN_USER="basin-admin"
 
 say() { printf '[influxdb] %s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }
-# shellcheck source=deploy/local/lib.sh
-. "$here/lib.sh"
 
 installed() { [ -f "$influx_home/.complete" ] && [ -x "$influxd" ]; }
 

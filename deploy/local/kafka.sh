@@ -22,7 +22,9 @@ KAFKA_VERSION="3.9.2"
 cache_dir="${BASIN_CACHE_DIR:-$HOME/.cache/basinwatch}"
 kafka_home="$cache_dir/kafka-$KAFKA_VERSION"
 libs="$kafka_home/libs"
-state_dir="${BASIN_STATE_DIR:-$HOME/.local/state/basinwatch}/kafka"
+# shellcheck source=deploy/local/lib.sh
+. "$here/lib.sh"
+state_dir="$BASIN_STATE_DIR/kafka"
 data_dir="$state_dir/data"
 port="${BASIN_KAFKA_PORT:-9092}"
 controller_port="${BASIN_KAFKA_CONTROLLER_PORT:-9093}"
@@ -34,8 +36,6 @@ config="$state_dir/server.properties"
 
 say() { printf '[kafka] %s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }
-# shellcheck source=deploy/local/lib.sh
-. "$here/lib.sh"
 
 require_java() {
     command -v java >/dev/null || die "java not found: install OpenJDK 17 (apt-get install openjdk-17-jre-headless)"

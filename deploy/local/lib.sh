@@ -1,5 +1,9 @@
-# Shared by the deploy/local server scripts (sourced). The script defines say, running_pid and
-# pid_file before calling these.
+# Shared by the deploy/local scripts (sourced). The script defines say, running_pid and
+# pid_file before calling the functions.
+
+# Data, logs, pid files and credentials of the local servers, one set per machine. The one
+# default in shell; streams/settings.py has the same (tests/unit/streams/test_settings.py checks).
+BASIN_STATE_DIR="${BASIN_STATE_DIR:-$HOME/.local/state/basinwatch}"
 
 # Stop the server of $pid_file: SIGTERM, up to 60 s, then SIGKILL. Idempotent.
 stop_server() {

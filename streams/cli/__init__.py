@@ -8,6 +8,7 @@ from __future__ import annotations
 import click
 
 from streams.cli.alerts import alerts
+from streams.cli.common import SettingsInfo
 from streams.cli.config import config
 from streams.cli.domain import classify, stations
 from streams.cli.history import import_
@@ -19,13 +20,15 @@ from streams.cli.watch import watch
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="basinwatch")
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """basinwatch: water-quality monitoring of a lake basin (Taihu shape).
 
     \b
     Example:
       basin config show
     """
+    ctx.ensure_object(SettingsInfo)  # the settings, built once when a command first needs them
 
 
 main.add_command(config)

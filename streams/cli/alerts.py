@@ -13,19 +13,15 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from streams.cli.common import load_settings, print_table
+from streams.cli.common import pass_settings, print_table
+from streams.settings import Settings
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 
 
-def _base_url() -> str:
-    settings = load_settings()
-    url = settings.alerts_url or f"http://{settings.worker_web_host}:{settings.worker_web_port}"
-    return url.rstrip("/")
-
-
-def _call(path: str, body: dict[str, Any] | None = None) -> Any:
-    url = _base_url() + path
+def _call(settings: Settings, path: str, body: dict[str, Any] | None = None) -> Any:
+    """GET ``path`` of the worker's alert API (POST ``body`` when given); its JSON answer."""
+    url = settings.alerts_base_url() + path
     data = None if body is None else json.dumps(body, ensure_ascii=False).encode("utf-8")
     request = urllib.request.Request(url, data=data, method="GET" if data is None else "POST")
     request.add_header("Content-Type", "application/json")
@@ -61,7 +57,8 @@ def alerts() -> None:
     "--state", default="pending,firing,acknowledged", show_default=True, help="States to show."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the API's JSON instead of a table.")
-def list_(jurisdiction: str, state: str, as_json: bool) -> None:
+@pass_settings
+def list_(settings: Settings, jurisdiction: str, state: str, as_json: bool) -> None:
     """The alerts a worker holds, firing first.
 
     \b
@@ -69,7 +66,7 @@ def list_(jurisdiction: str, state: str, as_json: bool) -> None:
       basin alerts list --jurisdiction SH
     """
     query = f"?state={state}" + (f"&jurisdiction={jurisdiction}" if jurisdiction else "")
-    found = _call(f"/alerts/{query}")
+    found = _call(settings, f"/alerts/{query}")
     if as_json:
         click.echo(json.dumps(found, ensure_ascii=False, indent=2))
         return
@@ -93,15 +90,42 @@ def list_(jurisdiction: str, state: str, as_json: bool) -> None:
 @click.argument("alert_id")
 @click.option("--by", required=True, help="Who acknowledges (name of the person on call).")
 @click.option("--note", default="", help="What is being done.")
-def ack(alert_id: str, by: str, note: str) -> None:
+@pass_settings
+def ack(settings: Settings, alert_id: str, by: str, note: str) -> None:
     """Acknowledge a firing alert: no more repeats or escalation; everyone paged is told.
 
     \b
     Example:
       basin alerts ack SH-CJ-009:tpq-tp:tp --by 张三 --note "已通知现场核查"
     """
-    _call("/alerts/ack/", {"id": alert_id, "by": by, "note": note})
+    _call(settings, "/alerts/ack/", {"id": alert_id, "by": by, "note": note})
     click.echo(f"acknowledgement of {alert_id} by {by} accepted")
+
+
+@alerts.command("silences")
+@pass_settings
+def silences(settings: Settings) -> None:
+    """The silences a worker holds (maintenance windows), one per station.
+
+    \b
+    Example:
+      basin alerts silences
+    """
+    found = _call(settings, "/alerts/silences/")["silences"]
+    rows = [
+        (s["station"], s["station_name"], _beijing(s["start"]), _beijing(s["end"]),
+         s["author"], s["reason"])
+        for s in found
+    ]  # fmt: skip
+    print_table("静默 silences", ("station", "站点", "start", "end", "author", "reason"), rows)
+
+
+def _list_silences(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    """``silence --list``: list (as ``silences`` does) and exit before the options of a new
+    silence are asked for."""
+    if value and not ctx.resilient_parsing:
+        ctx.invoke(silences)
+        ctx.exit()
 
 
 @alerts.command("silence")
@@ -112,8 +136,17 @@ def ack(alert_id: str, by: str, note: str) -> None:
 @click.option("--end", default="", help="ISO end time with offset (or --hours).")
 @click.option("--author", required=True, help="Who sets the silence.")
 @click.option("--reason", required=True, help="Why (e.g. maintenance work).")
-@click.option("--list", "show", is_flag=True, help="List the silences instead.")
+@click.option(
+    "--list",
+    is_flag=True,
+    is_eager=True,
+    expose_value=False,
+    callback=_list_silences,
+    help="List the silences instead (the same as `basin alerts silences`).",
+)
+@pass_settings
 def silence(
+    settings: Settings,
     station: str,
     jurisdiction: str,
     hours: float | None,
@@ -121,7 +154,6 @@ def silence(
     end: str,
     author: str,
     reason: str,
-    show: bool,
 ) -> None:
     """Silence a station (a maintenance window): its alerts change state but page nobody.
 
@@ -129,15 +161,6 @@ def silence(
     Example:
       basin alerts silence --station JS-TH-028 --hours 4 --author 李四 --reason "更换试剂"
     """
-    if show:
-        found = _call("/alerts/silences/")["silences"]
-        rows = [
-            (s["station"], s["station_name"], _beijing(s["start"]), _beijing(s["end"]),
-             s["author"], s["reason"])
-            for s in found
-        ]  # fmt: skip
-        print_table("静默 silences", ("station", "站点", "start", "end", "author", "reason"), rows)
-        return
     begin = datetime.fromisoformat(start) if start else datetime.now(BEIJING)
     if hours is not None:
         finish = begin + timedelta(hours=hours)
@@ -152,7 +175,7 @@ def silence(
         "reason": reason,
     }
     body |= {"station": station} if station else {"jurisdiction": jurisdiction}
-    accepted = _call("/alerts/silences/", body)
+    accepted = _call(settings, "/alerts/silences/", body)
     click.echo(f"{len(accepted['silences'])} station(s) silenced until {finish.isoformat()}")
 
 

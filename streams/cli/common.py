@@ -1,9 +1,18 @@
-"""Helpers shared by the CLI commands."""
+"""Helpers shared by the CLI commands, and how they get the settings.
+
+The ``basin`` group puts a :class:`SettingsInfo` in click's context (as Flask's CLI puts its
+``ScriptInfo``); a command that needs the settings is decorated with :func:`pass_settings` and
+receives them as its first argument. They are built on first use, once per invocation, so
+``--help`` and the commands that need none work whatever the environment holds. Tests hand in
+their own: ``CliRunner().invoke(main, args, obj=SettingsInfo(Settings(...)))``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import functools
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import Concatenate, ParamSpec, TypeVar
 
 import click
 from pydantic import ValidationError
@@ -14,13 +23,43 @@ from stations.errors import RegistryError
 from stations.registry import Registry, load_registry
 from streams.settings import Settings
 
+P = ParamSpec("P")
+R = TypeVar("R")
 
-def load_settings() -> Settings:
-    """Build the settings or stop with a message that names the bad variable."""
-    try:
-        return Settings()
-    except ValidationError as exc:
-        raise click.ClickException(f"invalid settings: {exc}") from exc
+
+class SettingsInfo:
+    """The settings of one ``basin`` invocation: given (tests), or built from the environment and
+    ``.env`` on first use and then kept."""
+
+    def __init__(
+        self, settings: Settings | None = None, create: Callable[[], Settings] = Settings
+    ) -> None:
+        self._settings = settings
+        self._create = create
+
+    def load(self) -> Settings:
+        """The settings; exit 1 with a message naming the bad variable when they are invalid."""
+        if self._settings is None:
+            try:
+                self._settings = self._create()
+            except ValidationError as exc:
+                raise click.ClickException(f"invalid settings: {exc}") from exc
+        return self._settings
+
+
+def settings_of(ctx: click.Context) -> Settings:
+    """The settings of the invocation ``ctx`` belongs to."""
+    return ctx.ensure_object(SettingsInfo).load()
+
+
+def pass_settings(command: Callable[Concatenate[Settings, P], R]) -> Callable[P, R]:
+    """Decorate a command to receive the invocation's settings as its first argument."""
+
+    @click.pass_context
+    def with_settings(ctx: click.Context, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        return ctx.invoke(command, settings_of(ctx), *args, **kwargs)
+
+    return functools.update_wrapper(with_settings, command)
 
 
 def print_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[str]]) -> None:

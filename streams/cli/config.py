@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from streams.cli.common import load_settings, print_table
+from streams.cli.common import pass_settings, print_table
+from streams.settings import Settings
 
 
 @click.group()
@@ -13,12 +14,12 @@ def config() -> None:
 
 
 @config.command("show")
-def show() -> None:
+@pass_settings
+def show(settings: Settings) -> None:
     """Print the effective settings, secrets hidden.
 
     \b
     Example:
       BASIN_TOPIC_PARTITIONS=12 basin config show
     """
-    settings = load_settings()
     print_table("basinwatch settings", ("variable", "value", "description"), settings.described())

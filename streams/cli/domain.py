@@ -24,7 +24,8 @@ from stations.quality.limits import load_qc_limits
 from stations.registry import Registry, load_registry
 from stations.rules.config import load_rules
 from stations.standard.gb3838 import CLASS_NAMES
-from streams.cli.common import open_registry, registry_option
+from streams.cli.common import open_registry, pass_settings, registry_option
+from streams.settings import Settings
 
 _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
@@ -51,8 +52,14 @@ _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 )
 @registry_option
 @click.argument("files", nargs=-1, required=True, type=_FILE)
+@pass_settings
 def classify(
-    fmt: str, year: int, summary: bool, registry_path: Path | None, files: tuple[Path, ...]
+    settings: Settings,
+    fmt: str,
+    year: int,
+    summary: bool,
+    registry_path: Path | None,
+    files: tuple[Path, ...],
 ) -> None:
     """Class published results by GB 3838-2002; one JSON line per row on stdout.
 
@@ -64,7 +71,7 @@ def classify(
     Example:
       basin classify --format cnemc --year 2021 --summary tests/data/cnemc-2021-04/江苏省/*.csv
     """
-    registry = open_registry(registry_path)
+    registry = open_registry(registry_path, settings)
     classified = []
     for path in files:
         try:

@@ -12,7 +12,8 @@ from rich.progress import Progress
 from stations.errors import StationsError
 from stations.formats.cnemc import read_cnemc
 from stations.formats.history import reports_from_cnemc
-from streams.cli.common import load_settings, open_registry, registry_option
+from streams.cli.common import open_registry, pass_settings, registry_option
+from streams.settings import Settings
 
 
 @click.group("import")
@@ -26,7 +27,10 @@ def import_() -> None:
 @click.argument(
     "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
 )
-def cnemc(year: int, registry_path: Path | None, files: tuple[Path, ...]) -> None:
+@pass_settings
+def cnemc(
+    settings: Settings, year: int, registry_path: Path | None, files: tuple[Path, ...]
+) -> None:
     """Publish CSV exports of the national real-time publishing system as reports.
 
     Maintenance rows (站点情况 维护) become reports whose values are flagged M; rows without an
@@ -38,7 +42,6 @@ def cnemc(year: int, registry_path: Path | None, files: tuple[Path, ...]) -> Non
     """
     from kafka import KafkaProducer
 
-    settings = load_settings()
     try:
         registry = open_registry(registry_path, settings)
         rows = [row for path in files for row in read_cnemc(path, year=year)]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import click
 
-from streams.cli.common import load_settings, print_table
+from streams.cli.common import pass_settings, print_table
 from streams.errors import StreamsError
+from streams.settings import Settings
 from streams.topics import admin_client, ensure_topics, project_topics
 
 
@@ -15,14 +16,14 @@ def topics() -> None:
 
 
 @topics.command("ensure")
-def ensure() -> None:
+@pass_settings
+def ensure(settings: Settings) -> None:
     """Create the project's topics with the configured partitions (idempotent) and list them.
 
     \b
     Example:
       BASIN_TOPIC_PARTITIONS=12 basin topics ensure
     """
-    settings = load_settings()
     try:
         admin = admin_client(settings)
         try:
@@ -39,7 +40,8 @@ def ensure() -> None:
 
 
 @click.command()
-def worker() -> None:
+@pass_settings
+def worker(settings: Settings) -> None:
     """Run the Faust worker (agents of streams/) against the configured brokers.
 
     Stops cleanly on SIGTERM or Ctrl-C. Several workers with the same BASIN_APP_ID share the
@@ -53,14 +55,14 @@ def worker() -> None:
 
     from streams.app import create_app
 
-    settings = load_settings()
     settings.worker_data_dir.mkdir(parents=True, exist_ok=True)
     app, _ = create_app(settings)
     faust.Worker(app, loglevel=settings.worker_log_level).execute_from_commandline()
 
 
 @click.command()
-def store() -> None:
+@pass_settings
+def store(settings: Settings) -> None:
     """Run the store worker: assessed reports and rule events into InfluxDB (at least once).
 
     Its own consumer group (BASIN_STORE_APP_ID), so checks and alerts go on while InfluxDB is
@@ -75,7 +77,6 @@ def store() -> None:
 
     from streams.app import create_store_app
 
-    settings = load_settings()
     try:
         app, _ = create_store_app(settings)
     except ValueError as exc:

@@ -6,14 +6,14 @@ from datetime import UTC, datetime, timedelta
 
 import click
 
-from streams.cli.common import load_settings, print_table
+from streams.cli.common import pass_settings, print_table
+from streams.settings import Settings
 from streams.store.queries import Queries
 
 
-def _queries() -> Queries:
+def _queries(settings: Settings) -> Queries:
     from influxdb_client import InfluxDBClient
 
-    settings = load_settings()
     try:
         token = settings.influx_token_value()
     except ValueError as exc:
@@ -34,7 +34,8 @@ def query() -> None:
 @query.command("latest")
 @click.option("--station", default="", help="One station id (default: all).")
 @click.option("--days", default=30, show_default=True, help="How far back to look.")
-def latest(station: str, days: int) -> None:
+@pass_settings
+def latest(settings: Settings, station: str, days: int) -> None:
     """The newest value of every station and parameter, with its QC flag.
 
     \b
@@ -42,7 +43,7 @@ def latest(station: str, days: int) -> None:
       basin query latest --station JS-TH-028
     """
     since = datetime.now(UTC) - timedelta(days=days)
-    rows = _queries().latest(since, station=station)
+    rows = _queries(settings).latest(since, station=station)
     print_table(
         "latest values",
         ("station", "name", "parameter", "time", "value", "qc"),
@@ -55,7 +56,8 @@ def latest(station: str, days: int) -> None:
 
 @query.command("monthly")
 @click.option("--month", required=True, help="Calendar month in Beijing time, e.g. 2021-04.")
-def monthly(month: str) -> None:
+@pass_settings
+def monthly(settings: Settings, month: str) -> None:
     """Count, mean, minimum and maximum of QC-good values per station and parameter.
 
     \b
@@ -63,7 +65,7 @@ def monthly(month: str) -> None:
       basin query monthly --month 2021-04
     """
     try:
-        rows = _queries().monthly(month)
+        rows = _queries(settings).monthly(month)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     print_table(

@@ -19,7 +19,7 @@ from stations.formats.hj212 import BEIJING
 from stations.simulation import model as simulation
 from stations.simulation.faults import DEFAULT_FAULTS, FaultRates
 from stations.simulation.model import Emission, Simulator
-from streams.cli.common import load_settings, open_registry, registry_option
+from streams.cli.common import open_registry, pass_settings, registry_option
 from streams.settings import Settings
 
 
@@ -71,7 +71,9 @@ def _start(_ctx: click.Context, _param: click.Parameter, value: str | None) -> d
 )
 @registry_option
 @click.option("--topic", help="Topic to produce to (default: BASIN_TOPIC_RAW).")
+@pass_settings
 def simulate(
+    settings: Settings,
     count: int | None,
     realtime: bool,
     seed: int | None,
@@ -99,7 +101,6 @@ def simulate(
         raise click.UsageError("give either --count N or --realtime")
     if not realtime and (speed is not None or duration is not None):
         raise click.UsageError("--speed and --duration go with --realtime")
-    settings = load_settings()
     registry = open_registry(registry_path, settings)
     seed = secrets.randbelow(2**32) if seed is None else seed
     topic = topic or settings.topic_raw

@@ -12,7 +12,8 @@ from rich.live import Live
 from rich.table import Table
 
 from stations.registry import Registry
-from streams.cli.common import load_settings, open_registry, registry_option
+from streams.cli.common import open_registry, pass_settings, registry_option
+from streams.settings import Settings
 
 
 class Tally:
@@ -54,7 +55,8 @@ class Tally:
 @click.command()
 @click.option("--duration", type=float, default=None, help="Stop after this many seconds.")
 @registry_option
-def watch(duration: float | None, registry_path: Path | None) -> None:
+@pass_settings
+def watch(settings: Settings, duration: float | None, registry_path: Path | None) -> None:
     """Live counts of assessed reports, breaches and rejects since the topics began.
 
     \b
@@ -63,7 +65,6 @@ def watch(duration: float | None, registry_path: Path | None) -> None:
     """
     from kafka import KafkaConsumer
 
-    settings = load_settings()
     tally = Tally(open_registry(registry_path, settings))
     kinds = {
         settings.topic_assessed: "assessed",

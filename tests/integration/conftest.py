@@ -1,6 +1,9 @@
 """Integration tests run against real servers started by the project's own deploy/local scripts.
 
-A server that cannot be started fails the session: these tests are never skipped.
+A server that cannot be started fails the session: these tests are never skipped. The broker's
+address comes from the session fixture ``kafka``; every topic a test makes (through
+:class:`TopicSet`, ``basin topics ensure`` or a worker's changelogs) starts with the test's
+prefix and is deleted after it.
 """
 
 from __future__ import annotations
@@ -17,11 +20,11 @@ from typing import Any
 
 import pytest
 from kafka.admin import KafkaAdminClient, NewTopic
+from kafka.errors import UnknownTopicOrPartitionError
 
 REPO = Path(__file__).resolve().parents[2]
 KAFKA_SH = REPO / "deploy" / "local" / "kafka.sh"
 INFLUX_SH = REPO / "deploy" / "local" / "influxdb.sh"
-BOOTSTRAP = "127.0.0.1:9092"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -49,9 +52,10 @@ def server_script(script: Path, action: str) -> None:
 
 @pytest.fixture(scope="session")
 def kafka() -> str:
-    """The local broker, installed and started by deploy/local/kafka.sh (idempotent)."""
+    """The local broker, installed and started by deploy/local/kafka.sh (idempotent): its
+    address, on the port the script uses (BASIN_KAFKA_PORT, default 9092)."""
     kafka_script("start")
-    return BOOTSTRAP
+    return f"127.0.0.1:{os.environ.get('BASIN_KAFKA_PORT') or 9092}"
 
 
 @dataclass(frozen=True)
@@ -106,9 +110,11 @@ def influx(influx_server: dict[str, str], request: pytest.FixtureRequest) -> Ite
 
 @dataclass
 class TopicSet:
-    """Topic names and consumer group of one test, unique so tests never see each other's data."""
+    """Topic names and consumer group of one test on the broker at ``bootstrap``, unique so tests
+    never see each other's data."""
 
     prefix: str
+    bootstrap: str
     partitions: int = 4
     created: list[str] = field(default_factory=list)
 
@@ -121,7 +127,7 @@ class TopicSet:
 
     def create(self, *suffixes: str, partitions: int | None = None) -> list[str]:
         names = [self.name(s) for s in suffixes]
-        admin = KafkaAdminClient(bootstrap_servers=BOOTSTRAP)
+        admin = KafkaAdminClient(bootstrap_servers=self.bootstrap)
         try:
             admin.create_topics(
                 [NewTopic(n, partitions or self.partitions, 1) for n in names],
@@ -132,11 +138,31 @@ class TopicSet:
         self.created.extend(names)
         return names
 
+    def delete(self) -> list[str]:
+        """Delete every topic of this test: those it created and those made for it by others
+        (``basin topics ensure``, the workers' changelogs: all named after the prefix). Topics
+        already gone are no error. The names deleted."""
+        admin = KafkaAdminClient(bootstrap_servers=self.bootstrap)
+        try:
+            mine = sorted(t for t in admin.list_topics() if t.startswith(self.prefix))
+            if not mine:
+                return []
+            result = admin.delete_topics(mine, raise_errors=False)
+        finally:
+            admin.close()
+        failed = {
+            t["name"]: t["error_code"]
+            for t in result["topics"]
+            if t["error_code"] not in (0, UnknownTopicOrPartitionError.errno)
+        }
+        assert not failed, f"could not delete the topics of {self.prefix}: {failed}"
+        return mine
+
     def worker_env(self, **extra: str) -> dict[str, str]:
         """Environment for a `basin worker` subprocess bound to this test's topics."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("BASIN_")}
         env.update(
-            BASIN_KAFKA_BOOTSTRAP_SERVERS=BOOTSTRAP,
+            BASIN_KAFKA_BOOTSTRAP_SERVERS=self.bootstrap,
             BASIN_APP_ID=self.prefix,
             BASIN_TOPIC_RAW=self.name("raw"),
             BASIN_TOPIC_ASSESSED=self.name("assessed"),
@@ -152,9 +178,12 @@ class TopicSet:
 
 
 @pytest.fixture
-def topics(kafka: str, request: pytest.FixtureRequest) -> TopicSet:
+def topics(kafka: str, request: pytest.FixtureRequest) -> Iterator[TopicSet]:
+    """The test's topic names; its topics are deleted after it (after its workers stopped)."""
     test = request.node.name.replace("[", "-").replace("]", "").replace("_", "-")[:40]
-    return TopicSet(prefix=f"t-{test}-{uuid.uuid4().hex[:8]}")
+    topic_set = TopicSet(prefix=f"t-{test}-{uuid.uuid4().hex[:8]}", bootstrap=kafka)
+    yield topic_set
+    topic_set.delete()
 
 
 class Worker:
@@ -205,7 +234,7 @@ class Worker:
 @pytest.fixture(autouse=True)
 def close_readers() -> Iterator[None]:
     """Close the topic readers a test opened (their sockets would leak into later tests)."""
-    from tests.integration.pipeline import TopicReader
+    from streams.testing.pipeline import TopicReader
 
     yield
     while TopicReader.opened:
@@ -213,8 +242,9 @@ def close_readers() -> Iterator[None]:
 
 
 @pytest.fixture
-def start_worker(tmp_path: Path) -> Iterator[object]:
-    """Start `basin worker` subprocesses; all are stopped at the end of the test."""
+def start_worker(tmp_path: Path, topics: TopicSet) -> Iterator[object]:
+    """Start `basin worker` subprocesses; all are stopped at the end of the test, before its
+    topics are deleted (hence ``topics`` here)."""
     workers: list[Worker] = []
 
     def start(env: dict[str, str], name: str = "worker", command: str = "worker") -> Worker:

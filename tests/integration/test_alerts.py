@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 
+from streams.testing.alerting import TPQ, alerts_yaml, by_path, reports, settle, tick, whats
+from streams.testing.pipeline import TopicReader
+from streams.testing.receivers import HttpReceiver, SmtpReceiver, free_port
 from streams.topics import publish_all
 from tests.browser import Browser
-from tests.integration.alerting import TPQ, alerts_yaml, by_path, reports, settle, tick, whats
 from tests.integration.conftest import REPO, TopicSet
-from tests.integration.pipeline import TopicReader
-from tests.receivers import HttpReceiver, SmtpReceiver, free_port
 
 TOPICS = ("raw", "assessed", "rejected", "breaches", "alerts", "commands")
 TIER1 = {"/sh/tier1", "/js/tier1", "/tba/tier1"}  # the parties of 太浦河桥: owner, upstream, TBA

@@ -19,7 +19,7 @@ from alerts.channels import (
     WeComChannel,
 )
 from alerts.notifiers import Notifiers
-from tests.receivers import SMTP_USERNAME, HttpReceiver, SmtpReceiver, free_port
+from streams.testing.receivers import SMTP_USERNAME, HttpReceiver, SmtpReceiver, free_port
 
 MESSAGE = Message(
     key="TH-0105:TP:2021-04-01T08:00+08:00",

@@ -15,14 +15,14 @@ from stations.formats import hj212
 from stations.registry import load_registry
 from stations.simulation.faults import DEFAULT_FAULTS, FaultRates
 from stations.simulation.model import simulate
-from streams.topics import publish_all
-from tests.integration.conftest import REPO, TopicSet
-from tests.integration.pipeline import (
+from streams.testing.pipeline import (
     TopicReader,
     expected_outcome,
     published_reports,
     wait_for,
 )
+from streams.topics import publish_all
+from tests.integration.conftest import REPO, TopicSet
 
 TOPICS = ("raw", "assessed", "rejected", "breaches", "alerts", "commands")
 

@@ -13,8 +13,8 @@ from influxdb_client.client.write_api import SYNCHRONOUS
 from stations.formats import hj212
 from streams.store.points import assessed_points, line_protocol
 from streams.store.queries import Queries, month_range
+from streams.testing.pipeline import expected_outcome, published_reports
 from tests.integration.conftest import Influx
-from tests.integration.pipeline import expected_outcome, published_reports
 
 
 @pytest.fixture

@@ -13,9 +13,9 @@ from stations.formats import hj212
 from stations.registry import load_registry
 from stations.simulation.faults import DEFAULT_FAULTS, FaultRates
 from stations.simulation.model import simulate
+from streams.testing.pipeline import expected_outcome
 from streams.topics import publish_all
 from tests.integration.conftest import INFLUX_SH, Influx, TopicSet
-from tests.integration.pipeline import expected_outcome
 from tests.integration.store import (
     expected_points,
     settled_points,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
@@ -16,6 +17,14 @@ from stations.registry import load_registry
 from stations.simulation.faults import DEFAULT_FAULTS, FaultRates
 from stations.simulation.model import simulate
 from streams.cli import main
+from streams.cli.common import SettingsInfo
+from streams.settings import Settings
+from streams.testing.tls import PrivateCA, common_name
+
+
+def run(args: list[str], settings: Settings | None = None) -> Any:
+    """`basin ARGS` with ``settings`` (default: the defaults), as the group hands them over."""
+    return CliRunner().invoke(main, args, obj=SettingsInfo(settings or Settings()))
 
 
 class _Sent:
@@ -73,7 +82,7 @@ def producer(monkeypatch: pytest.MonkeyPatch) -> type[RecordingProducer]:
     ],
 )
 def test_usage_errors_exit_2_and_say_what_is_wrong(args: list[str], words: str) -> None:
-    result = CliRunner().invoke(main, ["simulate", *args])
+    result = run(["simulate", *args])
     assert result.exit_code == 2
     assert words in result.output
 
@@ -82,7 +91,7 @@ def test_fixed_count_sends_the_simulators_messages_and_prints_one_summary(
     producer: type[RecordingProducer],
 ) -> None:
     args = ["simulate", "--count", "300", "--seed", "4", "--start", "2021-04-01T00:00+08:00"]
-    result = CliRunner().invoke(main, [*args, "--topic", "sim-probe-test"])
+    result = run([*args, "--topic", "sim-probe-test"])
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     expected = list(
@@ -106,7 +115,7 @@ def test_fixed_count_sends_the_simulators_messages_and_prints_one_summary(
 
 
 def test_default_start_puts_a_fixed_run_in_the_past(producer: type[RecordingProducer]) -> None:
-    result = CliRunner().invoke(main, ["simulate", "--count", "2000", "--faults", "none"])
+    result = run(["simulate", "--count", "2000", "--faults", "none"])
     assert result.exit_code == 0, result.output
     now = datetime.now(BEIJING)
     times = [from_json(value).observed_at for _, _, value, _ in producer.instances[0].sent]
@@ -116,7 +125,7 @@ def test_default_start_puts_a_fixed_run_in_the_past(producer: type[RecordingProd
 
 def test_failed_sends_exit_1_and_say_how_many(producer: type[RecordingProducer]) -> None:
     producer.fail_with = RuntimeError("broker said no")
-    result = CliRunner().invoke(main, ["simulate", "--count", "20", "--seed", "1"])
+    result = run(["simulate", "--count", "20", "--seed", "1"])
     assert result.exit_code == 1
     assert "20 messages were not written" in result.output and "broker said no" in result.output
 
@@ -125,7 +134,7 @@ def test_realtime_sends_rounds_received_at_the_simulated_now_until_the_duration_
     producer: type[RecordingProducer],
 ) -> None:
     args = ["simulate", "--realtime", "--speed", "360000", "--duration", "0.5", "--faults", "none"]
-    result = CliRunner().invoke(main, args)
+    result = run(args)
     assert result.exit_code == 0, result.output
     progress = [line for line in result.stderr.splitlines() if " sent " in line]
     assert len(progress) >= 5
@@ -147,9 +156,26 @@ def test_a_broker_that_cannot_be_reached_is_a_failure_that_names_it(
         raise KafkaTimeoutError("Failed to update metadata after 60.0 secs.")
 
     monkeypatch.setattr(RecordingProducer, "send", no_metadata)
-    monkeypatch.setenv("BASIN_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9")
     args = ["simulate", "--count", "3", "--seed", "1", "--topic", "sim-probe-x"]
-    result = CliRunner().invoke(main, args)
+    result = run(args, Settings(kafka_bootstrap_servers="127.0.0.1:9"))
     assert result.exit_code == 1
     assert "cannot produce to sim-probe-x on 127.0.0.1:9" in result.output
     assert "Failed to update metadata" in result.output
+
+
+def test_the_producer_connects_with_the_settings_tls_options(
+    producer: type[RecordingProducer], tmp_path: Path
+) -> None:
+    ca = PrivateCA.create(tmp_path / "ca", "Taihu basin bureau CA")
+    settings = Settings(
+        kafka_bootstrap_servers="k1:9093,k2:9093",
+        kafka_security_protocol="SSL",
+        kafka_ssl_cafile=ca.cert,
+    )
+    result = run(["simulate", "--count", "3", "--seed", "1"], settings)
+    assert result.exit_code == 0, result.output
+    (instance,) = producer.instances
+    assert instance.options["bootstrap_servers"] == ["k1:9093", "k2:9093"]
+    assert instance.options["security_protocol"] == "SSL"
+    (trusted,) = instance.options["ssl_context"].get_ca_certs()
+    assert common_name(trusted) == "Taihu basin bureau CA"

@@ -13,7 +13,7 @@ from kafka import KafkaProducer
 
 from stations.formats.report import Reading, Report
 from streams.agents.alert import Partitioning
-from tests.receivers import HttpReceiver, RecordedRequest, SmtpReceiver
+from streams.testing.receivers import HttpReceiver, RecordedRequest, SmtpReceiver
 
 PARTIES = ("JS", "ZJ", "SH", "AH", "TBA")
 TPQ = "SH-CJ-009"  # 太浦河桥: cross-boundary JS > SH, station limit tpq-tp (TP > 0.15, 2 in a row)

@@ -20,7 +20,7 @@ from stations.quality.limits import load_qc_limits
 from stations.registry import load_registry
 from stations.rules.config import load_rules
 
-DATA = Path(__file__).parents[1] / "data" / "cnemc-2021-04" / "江苏省"
+DATA = Path(__file__).parents[2] / "tests" / "data" / "cnemc-2021-04" / "江苏省"
 
 
 def published_reports() -> list[tuple[bytes, bytes]]:

@@ -6,7 +6,7 @@ well as for WeCom and DingTalk robots. :class:`SmtpReceiver` is an aiosmtpd serv
 127.0.0.1, optionally with STARTTLS (a self-signed certificate made with the ``openssl`` CLI)
 and AUTH LOGIN/PLAIN.
 
-Fixtures (registered for the whole suite by ``tests/conftest.py``):
+Fixtures (in ``tests/conftest.py``, for the whole suite):
 
 * ``http_receiver``: a fresh :class:`HttpReceiver`, closed after the test;
 * ``smtp_receiver``: a plain :class:`SmtpReceiver` (no TLS, no login);
@@ -31,7 +31,6 @@ import threading
 import time
 import urllib.parse
 from collections import deque
-from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -39,7 +38,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
@@ -467,38 +465,3 @@ class SmtpReceiver:
             )
             self._condition.notify_all()
         return "250 OK"
-
-
-# --- fixtures --------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def http_receiver() -> Iterator[HttpReceiver]:
-    """A fresh :class:`HttpReceiver`, closed after the test."""
-    with HttpReceiver() as receiver:
-        yield receiver
-
-
-@pytest.fixture
-def smtp_receiver() -> Iterator[SmtpReceiver]:
-    """A plain :class:`SmtpReceiver`: no TLS, no login."""
-    with SmtpReceiver() as receiver:
-        yield receiver
-
-
-@pytest.fixture(scope="session")
-def smtp_certificate(tmp_path_factory: pytest.TempPathFactory) -> Certificate:
-    """A self-signed certificate for 127.0.0.1, made once per session."""
-    return make_certificate(tmp_path_factory.mktemp("smtp-certificate"))
-
-
-@pytest.fixture
-def smtp_tls_receiver(smtp_certificate: Certificate) -> Iterator[SmtpReceiver]:
-    """An :class:`SmtpReceiver` requiring STARTTLS, then login as SMTP_USERNAME/SMTP_PASSWORD."""
-    with SmtpReceiver(
-        starttls=True,
-        username=SMTP_USERNAME,
-        password=SMTP_PASSWORD,
-        certificate=smtp_certificate,
-    ) as receiver:
-        yield receiver
