@@ -1,16 +1,12 @@
 """The simulator: determinism, exact counts, fault rates, and every expectation it claims checked
-with the real decoders (stations.formats.report.from_json, stations.formats.hj212.parse) and the
-real data."""
+with the real decoders (stations.formats.report.from_json, stations.formats.hj212.parse)."""
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -22,96 +18,20 @@ from stations.formats import hj212
 from stations.formats.cnemc import read_cnemc
 from stations.formats.hj212 import BEIJING, Hj212Error
 from stations.formats.report import Report, ReportError, from_json
-from stations.registry import Registry, load_registry
+from stations.registry import Registry
 from stations.simulation.faults import DEFAULT_FAULTS, FaultRates
 from stations.simulation.model import Emission, Simulator, floor_time, simulate
 from stations.simulation.profile import DEFAULT_PROFILE, build_profile, load_profile
-
-START = datetime(2021, 4, 1, 0, 0, tzinfo=BEIJING)
-COUNT = 10_000
-SEED = 11
-FAULTS = FaultRates.parse(DEFAULT_FAULTS)
-ASSESSED_JSON = ("normal", "spike", "stuck", "maintenance", "late")
-
-
-@dataclass(frozen=True)
-class Decoded:
-    """One message read back: JSON report or HJ 212 packet, in the same shape."""
-
-    emission: Emission
-    index: int
-    station: str
-    observed_at: datetime
-    values: dict[str, float]
-    units: dict[str, str]
-    flags: dict[str, str]
-
-
-@pytest.fixture(scope="module")
-def registry() -> Registry:
-    return load_registry()
-
-
-@pytest.fixture(scope="module")
-def run(registry: Registry) -> tuple[list[Emission], dict[str, object]]:
-    simulation = simulate(registry, count=COUNT, seed=SEED, faults=FAULTS, start=START)
-    emissions = list(simulation)
-    return emissions, simulation.summary.as_dict()
-
-
-@pytest.fixture(scope="module")
-def emissions(run: tuple[list[Emission], dict[str, object]]) -> list[Emission]:
-    return run[0]
-
-
-@pytest.fixture(scope="module")
-def decoded(emissions: list[Emission], registry: Registry) -> list[Decoded]:
-    """Every message that decodes as a report or a packet of a registered logger."""
-    out = []
-    for index, e in enumerate(emissions):
-        if e.kind in ("malformed", "unknown_station"):
-            continue
-        out.append(decode(e, index, registry))
-    return out
-
-
-def decode(e: Emission, index: int, registry: Registry) -> Decoded:
-    if e.value.startswith(b"##"):
-        packet = hj212.parse(e.value)
-        station = registry.by_mn(packet.mn)
-        assert packet.data_time is not None
-        keys = {code: parameters.by_hj212_code(code).key for code in packet.items}
-        return Decoded(
-            e,
-            index,
-            station.id,
-            packet.data_time,
-            {keys[c]: float(f["Rtd"]) for c, f in packet.items.items()},
-            {keys[c]: parameters.get(keys[c]).unit for c in packet.items},
-            {keys[c]: f["Flag"] for c, f in packet.items.items()},
-        )
-    report = from_json(e.value)
-    return Decoded(
-        e,
-        index,
-        report.station,
-        report.observed_at,
-        {k: r.value for k, r in report.readings.items() if r.value is not None},
-        {k: r.unit for k, r in report.readings.items()},
-        {k: r.flag for k, r in report.readings.items()},
-    )
-
-
-def of_kind(emissions: list[Emission], kind: str) -> Iterator[Emission]:
-    return (e for e in emissions if e.kind == kind)
-
-
-def beijing_minute(moment: datetime) -> int:
-    local = moment.astimezone(BEIJING)
-    return local.hour * 60 + local.minute
-
-
-# --- determinism and counts ---------------------------------------------------------------------
+from tests.unit.stations.simulation.reading import (
+    ASSESSED_JSON,
+    COUNT,
+    FAULTS,
+    START,
+    Decoded,
+    beijing_minute,
+    decode,
+    of_kind,
+)
 
 
 def test_same_seed_gives_identical_bytes(registry: Registry) -> None:
@@ -403,146 +323,6 @@ def test_a_spike_puts_one_parameter_far_from_the_stations_usual_level(
     normal = [d for d in decoded if d.emission.kind == "normal"]
     assert spikes and all(far(d) for d in spikes)
     assert sum(1 for d in normal if far(d)) < 0.05 * len(normal)
-
-
-# --- plausibility against the real published data ----------------------------------------------
-
-
-def real_values(cnemc_dir: Path, registry: Registry) -> dict[tuple[str, str], list[float]]:
-    values: dict[tuple[str, str], list[float]] = defaultdict(list)
-    for path in sorted(cnemc_dir.glob("*.csv")):
-        for row in read_cnemc(path, year=2021):
-            body = registry.by_name(row.section).water_body.value
-            for key, value in row.values.items():
-                values[(body, key)].append(value)
-    return values
-
-
-@pytest.mark.parametrize("key", ["tp", "tn", "nh3n", "codmn", "do", "ph", "temp", "cond"])
-@pytest.mark.parametrize("body", ["lake", "river"])
-def test_simulated_medians_lie_within_the_real_range(
-    decoded: list[Decoded], registry: Registry, cnemc_dir: Path, key: str, body: str
-) -> None:
-    real = real_values(cnemc_dir, registry)[(body, key)]
-    simulated = [
-        d.values[key]
-        for d in decoded
-        if d.emission.kind == "normal"
-        and key in d.values
-        and registry.get(d.station).water_body.value == body
-    ]
-    assert len(simulated) > 100
-    low, high = sorted(real)[len(real) // 20], sorted(real)[-len(real) // 20]
-    assert low <= statistics.median(simulated) <= high
-
-
-def test_water_temperature_peaks_in_the_afternoon_as_in_the_real_data(
-    decoded: list[Decoded], registry: Registry, cnemc_dir: Path
-) -> None:
-    def afternoon_minus_night(pairs: list[tuple[int, float]]) -> float:
-        at = defaultdict(list)
-        for hour, value in pairs:
-            at[hour].append(value)
-        return statistics.mean(at[16]) - statistics.mean(at[4])
-
-    real = [
-        (row.observed_at.hour, row.values["temp"])
-        for path in sorted(cnemc_dir.glob("*.csv"))
-        for row in read_cnemc(path, year=2021)
-        if row.observed_at is not None and "temp" in row.values
-    ]
-    simulated = [
-        (d.observed_at.astimezone(BEIJING).hour, d.values["temp"])
-        for d in decoded
-        if d.emission.kind == "normal" and "temp" in d.values
-    ]
-    assert afternoon_minus_night(real) > 0.3
-    assert afternoon_minus_night(simulated) > 0.3
-
-
-def test_taihu_levels_wander_slowly_between_3_2_and_3_6_metres(
-    decoded: list[Decoded], registry: Registry
-) -> None:
-    levels = [
-        (d.observed_at, d.values["level"])
-        for d in decoded
-        if d.emission.kind == "normal" and d.station == "TBA-HY-001"
-    ]
-    assert len(levels) > 200
-    values = [v for _, v in sorted(levels)]
-    assert 3.2 <= statistics.median(values) <= 3.6
-    assert all(3.0 < v < 3.8 for v in values)
-    steps = [abs(b - a) for a, b in itertools.pairwise(values)]
-    assert statistics.median(steps) <= 0.02  # centimetres per hour, not decimetres
-
-
-def test_values_carry_the_published_decimals(decoded: list[Decoded]) -> None:
-    # As printed by the national publishing system (e.g. 西山: 17.6, 7.48, 9.32, 440.2, 0.048).
-    decimals = {"temp": 1, "ph": 2, "do": 2, "cond": 1, "codmn": 2, "nh3n": 3, "tp": 3, "tn": 2}
-    for d in decoded:
-        if d.emission.value.startswith(b"##"):
-            continue
-        for key, places in decimals.items():
-            if key in d.values:
-                assert round(d.values[key], places) == d.values[key], (key, d.values[key])
-
-
-OTHER_UNITS = """
-version: 1
-stations:
-  - id: JS-TH-001
-    name: 西山
-    jurisdiction: JS
-    basin: 太湖流域
-    water_body: lake
-    kind: water_quality
-    target_class: 4
-    parameters:
-      tp: {unit: μg/L, range: [0, 10000]}
-      chla: {unit: μg/L, range: [0, 500]}
-    hj212: {mn: "320000TH0001", password_ref: hj212/JS-TH-001}
-  - id: TBA-HY-001
-    name: 测试水位
-    jurisdiction: TBA
-    basin: 太湖流域
-    water_body: lake
-    kind: hydrology
-    interval_minutes: 60
-    parameters:
-      level: {unit: cm, range: [-500, 2000]}
-      flow: {unit: m3/s, range: [-2000, 2000]}
-    hydrology: {flow_min: 10, flow_max: 90}
-"""
-
-
-def test_values_are_in_each_stations_own_unit_and_hj212_sends_canonical_ones() -> None:
-    registry = load_registry(text=OTHER_UNITS)
-    faults = FaultRates(hj212=0.5)
-    emissions = list(simulate(registry, count=400, seed=4, faults=faults, start=START))
-    tp_ug: list[float] = []
-    chla_ug: list[float] = []
-    tp_packet: list[float] = []
-    levels: list[float] = []
-    flows: list[float] = []
-    for e in emissions:
-        if e.kind == "hj212":
-            packet = hj212.parse(e.value)
-            tp_packet.append(float(packet.items["w21011"]["Rtd"]))
-            continue
-        d = decode(e, 0, registry)
-        if "tp" in d.values:
-            assert d.units == {"tp": "μg/L", "chla": "μg/L"}
-            tp_ug.append(d.values["tp"])
-            chla_ug.append(d.values["chla"])
-        else:
-            assert d.units == {"level": "cm", "flow": "m3/s"}
-            levels.append(d.values["level"])
-            flows.append(d.values["flow"])
-    assert 20 <= statistics.median(tp_ug) <= 200  # 西山 TP is about 0.05-0.08 mg/L
-    assert 0.02 <= statistics.median(tp_packet) <= 0.2  # mg/L in packets
-    assert 320 <= statistics.median(levels) <= 360 and all(v == round(v) for v in levels)
-    assert 20 <= statistics.median(flows) <= 100
-    assert 1 <= statistics.median(chla_ug) <= 40 and all(v == round(v) for v in chla_ug)
 
 
 # --- fault specs, times, real-time rounds, profile ----------------------------------------------
