@@ -20,6 +20,10 @@ from typing import Any
 
 import faust
 
+from stations.errors import MessageError
+from stations.formats.assessed import AssessedReport
+from stations.formats.records import decode
+from stations.rules.events import RuleEvent
 from streams.deadletter import Source, dead_letter
 from streams.gaps import GapGuard
 from streams.store.points import (
@@ -37,18 +41,26 @@ log = logging.getLogger(__name__)
 def message_lines(
     topic: str, assessed_topic: str, value: bytes | None, alerts_topic: str = ""
 ) -> list[str]:
-    """The line protocol of one message of the assessed, breaches or alerts topic; PointError."""
+    """The line protocol of one message of the assessed, breaches or alerts topic, its record
+    chosen by topic, never guessed from content; PointError when it does not decode into it."""
+    try:
+        if topic == assessed_topic:
+            return line_protocol(assessed_points(decode(value or b"", AssessedReport)))
+        if topic == alerts_topic:
+            return line_protocol(alert_points(_alert_document(value)))
+        return line_protocol([event_point(decode(value or b"", RuleEvent))])
+    except MessageError as exc:
+        raise PointError(str(exc)) from exc
+
+
+def _alert_document(value: bytes | None) -> dict[str, Any]:
     try:
         doc = json.loads(value or b"")
     except ValueError as exc:
         raise PointError(f"not JSON: {exc}") from exc
     if not isinstance(doc, dict):
         raise PointError("not a JSON object")
-    if topic == assessed_topic:
-        return line_protocol(assessed_points(doc))
-    if topic == alerts_topic:
-        return line_protocol(alert_points(doc))
-    return line_protocol([event_point(doc)])  # chosen by topic, never guessed from content
+    return doc
 
 
 def register(

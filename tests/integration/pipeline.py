@@ -13,12 +13,14 @@ from typing import Any, ClassVar
 from kafka import KafkaConsumer
 
 from stations.assessment import Assessor, History
+from stations.formats.assessed import AssessedReport
 from stations.formats.cnemc import read_cnemc
 from stations.formats.history import reports_from_cnemc
 from stations.formats.report import ReportError
 from stations.quality.limits import load_qc_limits
 from stations.registry import load_registry
 from stations.rules.config import load_rules
+from stations.rules.events import RuleEvent
 
 DATA = Path(__file__).parents[1] / "data" / "cnemc-2021-04" / "江苏省"
 
@@ -39,7 +41,7 @@ def expected_outcome(messages: list[tuple[bytes | None, bytes]]) -> dict[str, An
     assessed = 0
     rejected: Counter[str] = Counter()
     events: list[str] = []
-    docs: list[dict[str, Any]] = []
+    docs: list[AssessedReport | RuleEvent] = []
     for _, raw in messages:
         try:
             report = assessor.check(raw, datetime.now(UTC))
@@ -49,14 +51,14 @@ def expected_outcome(messages: list[tuple[bytes | None, bytes]]) -> dict[str, An
             continue
         histories[report.station] = outcome.history
         assessed += 1
-        events.extend(e["id"] for e in outcome.events)
+        events.extend(e.id for e in outcome.events)
         docs.append(outcome.assessed)
         docs.extend(outcome.events)
     return {
         "assessed": assessed,
         "rejected": dict(rejected),
         "events": sorted(events),
-        "docs": docs,  # assessed reports and events, as the worker writes them
+        "docs": docs,  # assessed reports and rule events (records), as the worker writes them
     }
 
 
