@@ -69,9 +69,8 @@ def _validation_error(
     raw: bytes | str, kind: type[Any], exc: msgspec.ValidationError
 ) -> MessageError:
     match = _AT.match(str(exc))
-    if match is None:  # raised by a record's own check (__post_init__): the whole document
-        return MessageError(str(exc))
-    text, path = match["text"], match["path"]
+    # no path: raised by a record's own check (__post_init__), about the whole document
+    text, path = (str(exc), "") if match is None else (match["text"], match["path"])
     if not path:  # the document itself: not a JSON object, or a field missing
         return MessageError(text, undecodable=text.startswith("Expected `object`"))
     if "[...]" in path:  # msgspec does not name mapping keys: find the entry that fails

@@ -45,7 +45,9 @@ def good_values(
     return out
 
 
-def test_monthly_aggregates_match_the_documents(loaded: tuple[Queries, list[AssessedReport]]) -> None:
+def test_monthly_aggregates_match_the_documents(
+    loaded: tuple[Queries, list[AssessedReport]],
+) -> None:
     queries, docs = loaded
     start, stop = month_range("2021-04")
     expected = {

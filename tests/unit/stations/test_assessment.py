@@ -53,10 +53,14 @@ def report_bytes(hour: int = 4, flag: str = "N", **change: object) -> bytes:
     [
         (None, "undecodable", "empty"),
         (b"\xff\xfe", "undecodable", "UTF-8 JSON"),
-        (b"[1, 2]", "undecodable", "got list"),
+        (b"[1, 2]", "undecodable", "got `array`"),
         (report_bytes(station=""), "invalid", "'station'"),
-        (report_bytes(schema=2), "invalid", "'schema' must be 1"),
-        (report_bytes(observed_at="2021-04-01T04:00:00"), "invalid", "no UTC offset"),
+        (report_bytes(schema=2), "invalid", "field 'schema': Invalid value 2"),
+        (
+            report_bytes(observed_at="2021-04-01T04:00:00"),
+            "invalid",
+            "field 'observed_at': Expected `datetime` with a timezone",
+        ),
         (
             report_bytes(values={"tp": {"value": "0.1", "unit": "mg/L"}}),
             "invalid",
