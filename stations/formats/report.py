@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
+from typing import Literal
 
 import msgspec
 
@@ -59,9 +60,16 @@ class Report(Record, frozen=True, kw_only=False, tag_field="schema", tag=SCHEMA)
         return encode(self)
 
 
+class _Schema(msgspec.Struct):
+    """What a report must say first: its schema (a record's tag may be left out, this not)."""
+
+    schema: Literal[1]
+
+
 def from_json(raw: bytes) -> Report:
     """Decode and check a schema-1 report; ReportError names the field that is wrong."""
     try:
+        decode(raw, _Schema)
         return decode(raw, Report)
     except MessageError as exc:
         raise ReportError("undecodable" if exc.undecodable else "invalid", str(exc)) from exc

@@ -3,24 +3,27 @@ pure check path, and reading topics as a downstream consumer does (committed dat
 
 from __future__ import annotations
 
-import json
 import time
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
+import msgspec
 from kafka import KafkaConsumer
 
 from stations.assessment import Assessor, History
 from stations.formats.assessed import AssessedReport
 from stations.formats.cnemc import read_cnemc
 from stations.formats.history import reports_from_cnemc
+from stations.formats.records import decode
 from stations.formats.report import ReportError
 from stations.quality.limits import load_qc_limits
 from stations.registry import load_registry
 from stations.rules.config import load_rules
 from stations.rules.events import RuleEvent
+
+R = TypeVar("R", bound=msgspec.Struct)
 
 DATA = Path(__file__).parents[1] / "data" / "cnemc-2021-04" / "江苏省"
 
@@ -87,8 +90,9 @@ class TopicReader:
     def close(self) -> None:
         self._consumer.close()
 
-    def docs(self) -> list[dict[str, Any]]:
-        return [json.loads(r.value) for r in self.records]
+    def decoded(self, kind: type[R]) -> list[R]:
+        """The values read so far as records of ``kind`` (MessageError if one is not)."""
+        return [decode(r.value, kind) for r in self.records]
 
 
 def wait_for(readers: dict[str, TopicReader], want: dict[str, int], timeout: float) -> None:

@@ -55,7 +55,8 @@ def report_bytes(hour: int = 4, flag: str = "N", **change: object) -> bytes:
         (b"\xff\xfe", "undecodable", "UTF-8 JSON"),
         (b"[1, 2]", "undecodable", "got `array`"),
         (report_bytes(station=""), "invalid", "'station'"),
-        (report_bytes(schema=2), "invalid", "field 'schema': Invalid value 2"),
+        (report_bytes(schema=2), "invalid", "field 'schema': Invalid enum value 2"),
+        (b'{"station": "JS-TH-028"}', "invalid", "missing required field `schema`"),
         (
             report_bytes(observed_at="2021-04-01T04:00:00"),
             "invalid",
