@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from stations import parameters
-from stations.errors import UnitError
+from stations.errors import StationsError, UnitError
 from stations.formats import hj212
 from stations.formats.assessed import AssessedReport, AssessedValue
 from stations.formats.report import Report, ReportError, from_hj212, from_json
@@ -103,7 +103,7 @@ class History:
         return out
 
 
-class Replay(Exception):
+class Replay(StationsError):
     """The message was processed before (its effect is in the history): a redelivery after a
     restart, not a duplicate report. Its outputs were written before the history was."""
 
