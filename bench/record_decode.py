@@ -2,9 +2,10 @@
 
     .venv/bin/python -m bench.record_decode [--count 20000] [--repeat 5]
 
-The document is a realistic assessed report (``wq.assessed``): a ten-parameter water-quality
-report of 西山 assessed by the pure check path at a result that gives a pending target-class event
-and a window-mean TP breach, so it carries values, classes and two rule events (about 1.8 kB).
+The document is a realistic assessed report (``wq.reports.assessed``): a ten-parameter
+water-quality report of 西山 assessed by the pure check path at a result that gives a pending
+target-class event and a window-mean TP breach, so it carries values, classes and two rule events
+(about 1.9 kB).
 Each library decodes the bytes into typed, validated objects (nested values and events included):
 
 1. msgspec: ``msgspec.json.Decoder(AssessedReport)`` (the project's records);

@@ -40,9 +40,9 @@ Exceptions (``stations.errors``)::
     └── SimulationError           a bad fault spec or nothing to simulate
 
 Records (``stations.formats.records``): the messages on the topics are frozen msgspec Structs,
-decoded once where they are read. ``formats.report.Report`` (wq.reports.raw),
-``formats.assessed.AssessedReport`` (wq.assessed), ``rules.events.RuleEvent`` (wq.breaches and
-inside the assessed report).
+decoded once where they are read: ``formats.report.Report`` (wq.reports.raw),
+``formats.assessed.AssessedReport`` (wq.reports.assessed), ``rules.events.RuleEvent``
+(wq.breaches, and inside the assessed report).
 """
 
 from pathlib import Path

@@ -1,6 +1,6 @@
 """The assessed report: a station report after QC, GB 3838 classification and the breach rules.
 
-An :class:`AssessedReport` travels on ``wq.assessed`` (schema 1)::
+An :class:`AssessedReport` travels on ``wq.reports.assessed`` (schema 1)::
 
     {"schema": 1, "station": "JS-TH-028", "station_name": "西山", "jurisdiction": "JS",
      "basin": "太湖流域", "water_body": "lake", "kind": "water_quality",
