@@ -110,6 +110,10 @@ def test_a_renamed_or_missing_field_is_refused() -> None:
     doc["values"]["tp"]["qc"] = "good"
     with pytest.raises(MessageError, match=r"field 'values\.tp\.qc'"):
         decode(json.dumps(doc).encode(), AssessedReport)
+    doc = json.loads((MESSAGES / "assessed-breach.json").read_bytes())
+    doc["events"][1]["severity"] = "urgent"
+    with pytest.raises(MessageError, match=r"field 'events\[1\]\.severity': Invalid enum"):
+        decode(json.dumps(doc).encode(), AssessedReport)
 
 
 # The inputs the documents were captured from (tests/data/messages/README.md).
