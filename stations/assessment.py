@@ -2,9 +2,10 @@
 classify under GB 3838-2002, evaluate the breach rules. Pure: the stream agent keeps the
 per-station :class:`History` in a table and calls :class:`Assessor`.
 
-Every raw message ends either as an :class:`Outcome` (an assessed report plus breach and recovery
-events) or as a :class:`~stations.formats.report.ReportError` whose ``reason`` is one of
-:data:`REJECT_REASONS`.
+Every raw message ends either as an :class:`Outcome` (an
+:class:`~stations.formats.assessed.AssessedReport` carrying its
+:class:`~stations.rules.events.RuleEvent` s) or as a :class:`~stations.formats.report.ReportError`
+whose ``reason`` is one of :data:`REJECT_REASONS`.
 """
 
 from __future__ import annotations

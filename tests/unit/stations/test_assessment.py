@@ -10,7 +10,7 @@ import pytest
 from stations.assessment import Assessor, History, Replay
 from stations.formats import hj212
 from stations.formats.assessed import AssessedValue
-from stations.formats.report import ReportError
+from stations.formats.report import Reading, Report, ReportError
 from stations.jurisdictions import Jurisdiction
 from stations.quality.checks import QCFlag
 from stations.quality.limits import load_qc_limits
@@ -34,17 +34,13 @@ def assessor(registry: Registry) -> Assessor:
 
 
 def report_bytes(hour: int = 4, flag: str = "N", **change: object) -> bytes:
+    """A raw report of 西山 as the record encodes it, with top-level fields changed as given."""
     observed = datetime(2021, 4, 1, tzinfo=hj212.BEIJING) + timedelta(hours=hour)
-    doc: dict[str, object] = {
-        "schema": 1,
-        "station": "JS-TH-028",
-        "observed_at": observed.isoformat(),
-        "received_at": (observed + timedelta(minutes=5)).isoformat(),
-        "source": "test",
-        "values": {k: {"value": v, "unit": "mg/L", "flag": flag} for k, v in XISHAN.items()},
+    readings = {
+        k: Reading(v, "dimensionless" if k == "ph" else "mg/L", flag) for k, v in XISHAN.items()
     }
-    doc["values"]["ph"]["unit"] = "dimensionless"  # type: ignore[index]
-    doc.update(change)
+    report = Report("JS-TH-028", observed, observed + timedelta(minutes=5), "test", readings)
+    doc = json.loads(report.to_json()) | change
     return json.dumps(doc).encode()
 
 
