@@ -104,6 +104,7 @@ def test_alert_changes_and_deliveries_become_points() -> None:
     from datetime import UTC, datetime
 
     from alerts.lifecycle import Policy, StationAlerts
+    from alerts.records import AlertChanges, ChannelDelivery, ReceiverDelivery, to_builtins
     from streams.store.points import alert_points
 
     state = StationAlerts("SH-CJ-009", "太浦河桥", "SH", ["SH", "JS", "TBA"], interval=14400.0)
@@ -115,19 +116,23 @@ def test_alert_changes_and_deliveries_become_points() -> None:
     }  # fmt: skip
     report = {"observed_at": at.isoformat(), "values": {}, "events": [event]}
     changes = state.evaluation(report, at.timestamp(), Policy())
-    doc = {"kind": "changes", "station": "SH-CJ-009", "changes": [c.to_doc() for c in changes]}
-    (line,) = line_protocol(alert_points(doc))
+    doc = AlertChanges("SH-CJ-009", "太浦河桥", "SH-CJ-009@x", at, tuple(changes))
+    (line,) = line_protocol(alert_points(to_builtins(doc)))
     assert line.startswith("alerts,change=firing,jurisdiction=SH,parameter=tp,rule=tpq-tp,")
     assert "station_name=太浦河桥" in line and "tier=1i" in line and "observed=0.3" in line
     assert line.endswith(f" {int(at.timestamp())}")
 
-    delivery = {
-        "kind": "delivery", "station": "SH-CJ-009", "receiver": "sh-t1", "ok": False,
-        "changes": [changes[0].id], "title": "【告警】太浦河桥", "at": at.isoformat(),
-        "deliveries": [{"attempts": 4, "error": "webhook:http://x/: HTTP 500"}],
-    }  # fmt: skip
-    (line,) = line_protocol(alert_points(delivery))
+    failed = ChannelDelivery(
+        "sh-t1", "webhook:http://x/", "k", False, 4, "webhook:http://x/: HTTP 500"
+    )
+    delivery = ReceiverDelivery(
+        station="SH-CJ-009", group="SH-CJ-009@x", receiver="sh-t1", receiver_name="上海值班",
+        changes=(changes[0].id,), title="【告警】太浦河桥", ok=False, at=at, deliveries=(failed,),
+    )  # fmt: skip
+    (line,) = line_protocol(alert_points(to_builtins(delivery)))
     assert line.startswith("alert_deliveries,ok=false,receiver=sh-t1,station=SH-CJ-009 ")
     assert "attempts=4i" in line and "HTTP 500" in line
-    with pytest.raises(PointError, match="alert document: KeyError"):
+    with pytest.raises(PointError, match="alert document: Object missing required field"):
         alert_points({"kind": "changes"})
+    with pytest.raises(PointError, match=r"alert document: .* at `\$.kind`"):
+        alert_points({"kind": "change"})
