@@ -39,9 +39,10 @@ from typing import Any
 import msgspec
 
 from alerts.errors import CommandRefusedError
-from alerts.records import AlertSnapshot, AlertState, Change, Side, Transition, What
-from stations.quality.checks import QCFlag
+from alerts.records import AlertSnapshot, AlertState, Change, Transition, What
+from stations.formats.assessed import AssessedReport
 from stations.rules.engine import CLASS_PARAMETER
+from stations.rules.events import EventKind, RuleEvent, Side
 from stations.station import Station
 
 PENDING, FIRING = AlertState.PENDING, AlertState.FIRING
@@ -215,37 +216,35 @@ class StationAlerts:
         return None
 
     # ------------------------------------------------------------------ inputs
-    def evaluation(self, doc: Mapping[str, Any], received: float, policy: Policy) -> list[Change]:
+    def evaluation(self, report: AssessedReport, received: float, policy: Policy) -> list[Change]:
         """An assessed report of this station (with its rule ``events``) arrived at ``received``.
         A result observed more than ``policy.stale`` before it arrived (history being imported)
         changes nothing: old breaches page nobody and do not count as the station reporting."""
-        observed = datetime.fromisoformat(str(doc["observed_at"])).timestamp()
-        if received - observed > policy.stale.total_seconds():
+        if received - report.observed_at.timestamp() > policy.stale.total_seconds():
             return []
         self._advance(received)
         changes: list[Change] = []
         if self.last_received is None or received >= self.last_received:
             self.last_received = received
-        values: Mapping[str, Any] = doc.get("values") or {}
-        self.maintenance = any(v.get("flag") == MAINTENANCE_FLAG for v in values.values())
+        self.maintenance = any(v.flag == MAINTENANCE_FLAG for v in report.values.values())
+        observed_at = report.observed_at.isoformat()
         silent = self.alerts.get(_alert_id(self.station, SILENT_RULE, SILENT_PARAMETER))
         if silent is not None and silent.state.active:
-            silent.observed_at = str(doc.get("observed_at", silent.observed_at))
+            silent.observed_at = observed_at
             changes += self._resolve(silent, policy)
-        events = doc.get("events") or []
         mentioned = set()
-        for event in events:
-            alert_id = _alert_id(self.station, event["rule"], event["parameter"])
+        for event in report.events:
+            alert_id = _alert_id(self.station, event.rule, event.parameter)
             mentioned.add(alert_id)
             changes += self._event(alert_id, event, policy)
         for alert in list(self.alerts.values()):
             if alert.id in mentioned or alert.rule == SILENT_RULE:
                 continue
-            judged = _judged(doc, alert.parameter)
+            judged = _judged(report, alert.parameter)
             if judged is None:
                 continue  # the rule was not judged by this result: nothing changed
             alert.observed = judged
-            alert.observed_at = str(doc.get("observed_at", alert.observed_at))
+            alert.observed_at = observed_at
             if alert.state == PENDING:
                 alert.state = RESOLVED  # never paged: cleared without a message
                 alert.resolved_at = self.clock
@@ -319,18 +318,17 @@ class StationAlerts:
         return True
 
     # ------------------------------------------------------------------ transitions
-    def _event(self, alert_id: str, event: Mapping[str, Any], policy: Policy) -> list[Change]:
-        kind = event["kind"]
+    def _event(self, alert_id: str, event: RuleEvent, policy: Policy) -> list[Change]:
         alert = self.alerts.get(alert_id)
         live = alert is not None and alert.state != RESOLVED
         if alert is not None and live:
-            alert.observed = event.get("observed")
-            alert.observed_at = str(event["observed_at"])
-            alert.message = str(event.get("message", alert.message))
-        if kind == "recovery":
+            alert.observed = event.observed
+            alert.observed_at = event.observed_at.isoformat()
+            alert.message = event.message
+        if event.kind is EventKind.RECOVERY:
             if alert is None or not alert.state.active:
                 return []
-            if self._past_clear(alert, event.get("observed"), policy):
+            if self._past_clear(alert, event.observed, policy):
                 return self._resolve(alert, policy)
             alert.clearing = True  # within the limit but not past the clear threshold yet
             return []
@@ -341,7 +339,7 @@ class StationAlerts:
         if alert is None or alert.state == RESOLVED:
             alert = self._new_alert(alert_id, event)
             self.alerts[alert_id] = alert
-        if kind == "pending":
+        if event.kind is EventKind.PENDING:
             return [self._change(alert, What(Transition.PENDING), ())] if created else []
         # a breach: the alert fires, unless the station is silent or in maintenance
         inhibited = self.inhibition()
@@ -349,7 +347,8 @@ class StationAlerts:
             pending = What(Transition.PENDING)
             return [self._change(alert, pending, (), inhibited)] if created else []
         alert.state = FIRING
-        alert.since = str(event.get("since", alert.since))
+        if event.since is not None:
+            alert.since = event.since.isoformat()
         alert.fired_at = self.clock
         alert.started = self.clock
         silence = self.silence_at(self.clock)
@@ -358,28 +357,25 @@ class StationAlerts:
         alert.notified_at = alert.paged_at = self.clock
         return [self._change(alert, What(Transition.FIRING), (1,))]
 
-    def _new_alert(self, alert_id: str, event: Mapping[str, Any]) -> Alert:
-        observed, limit = event.get("observed"), event.get("limit")
-        if event.get("side"):
-            side = Side(event["side"])
-        else:  # an event written before rule events said their side
-            below = observed is not None and limit is not None and observed < limit
-            side = Side.MIN if below else Side.MAX
+    def _new_alert(self, alert_id: str, event: RuleEvent) -> Alert:
+        side = event.side
+        if side is None:  # an event written before rule events said their side
+            side = Side.MIN if event.observed < event.limit else Side.MAX
         return Alert(
             id=alert_id,
             station=self.station,
             station_name=self.name,
             jurisdiction=self.owner,
-            parties=[str(j) for j in event.get("jurisdictions", self.parties)],
-            rule=str(event["rule"]),
-            parameter=str(event["parameter"]),
-            severity=str(event.get("severity", "warning")),
+            parties=[str(j) for j in event.jurisdictions],
+            rule=event.rule,
+            parameter=event.parameter,
+            severity=str(event.severity),
             state=PENDING,
-            observed=observed,
-            limit=limit,
-            observed_at=str(event["observed_at"]),
-            since=str(event.get("since", event["observed_at"])),
-            message=str(event.get("message", "")),
+            observed=event.observed,
+            limit=event.limit,
+            observed_at=event.observed_at.isoformat(),
+            since=(event.since or event.observed_at).isoformat(),
+            message=event.message,
             started=self.clock,
             side=side,
         )
@@ -467,16 +463,12 @@ def _alert_id(station: str, rule: str, parameter: str) -> str:
     return f"{station}:{rule}:{parameter}"
 
 
-def _judged(doc: Mapping[str, Any], parameter: str) -> float | None:
+def _judged(report: AssessedReport, parameter: str) -> float | None:
     """The QC-good value this result gives for ``parameter`` (the class for the target-class
     rule), or None when the rule could not be judged by it."""
     if parameter == CLASS_PARAMETER:
-        cls = doc.get("class")
-        return float(cls) if cls is not None else None
-    entry = (doc.get("values") or {}).get(parameter)
-    if not entry or entry.get("qc") != QCFlag.GOOD or entry.get("value") is None:
-        return None
-    return float(entry["value"])
+        return None if report.water_class is None else float(report.water_class)
+    return report.good(parameter)
 
 
 def utc(moment: float) -> datetime:

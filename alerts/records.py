@@ -23,18 +23,16 @@ names the bad field) and write with :func:`encode`. Pure: no Kafka or Faust.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Final, TypeVar, final
 
 import msgspec
 
 from alerts.errors import RecordError
+from stations.formats.records import AwareDatetime as Time
 from stations.jurisdictions import Jurisdiction
-from stations.rules.engine import Severity
+from stations.rules.events import Severity, Side
 
-#: An ISO 8601 time with its UTC offset (a time without one is refused).
-Time = Annotated[datetime, msgspec.Meta(tz=True)]
 Tier = Annotated[int, msgspec.Meta(ge=1)]
 Count = Annotated[int, msgspec.Meta(ge=0)]
 
@@ -64,13 +62,6 @@ _STATE_NAMES: Final = {
     AlertState.ACKNOWLEDGED: "已确认",
     AlertState.RESOLVED: "已恢复",
 }
-
-
-class Side(StrEnum):
-    """The side of its limit a rule is breached on."""
-
-    MAX = "max"  # above the limit
-    MIN = "min"  # below it
 
 
 class Transition(StrEnum):

@@ -21,9 +21,9 @@ from stations.rules.engine import (
     LimitRule,
     Persistence,
     RuleSet,
-    Severity,
     TargetClassRule,
 )
+from stations.rules.events import Severity
 from stations.standard.gb3838 import WaterBody
 from stations.yamlsource import YamlSource, is_false
 

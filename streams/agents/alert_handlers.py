@@ -24,9 +24,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, Protocol
-
-import msgspec
+from typing import Protocol
 
 from alerts.channels import Channel, Message
 from alerts.commands import silence_of
@@ -49,6 +47,8 @@ from alerts.records import (
 )
 from alerts.routing import max_tier, plan
 from stations.errors import StationsError
+from stations.formats.assessed import AssessedReport
+from stations.formats.records import decode
 from stations.registry import Registry
 from streams.deadletter import Source, dead_letter
 
@@ -147,10 +147,11 @@ class AlertHandler:
     async def report(self, value: bytes | None, received: float) -> list[AlertChanges]:
         """An assessed report (with its rule events) the check agent wrote at ``received``: the
         alert clock is the time the system learned of it."""
-        doc = _assessed(value)
-        state = self.load(str(doc["station"]))
-        changes = state.evaluation(doc, received, self.policy)
-        return await self.emit(state, f"{state.station}@{doc['observed_at']}", changes)
+        report = decode(value or b"", AssessedReport)
+        state = self.load(report.station)
+        changes = state.evaluation(report, received, self.policy)
+        group = f"{state.station}@{report.observed_at.isoformat()}"
+        return await self.emit(state, group, changes)
 
     async def command(self, command: Command, partition: int) -> list[AlertChanges]:
         """An acknowledgement, a silence or a clock tick (read from ``partition``)."""
@@ -195,16 +196,6 @@ class AlertHandler:
             sent.append(doc)
         self.states[key] = state.to_json()
         return sent
-
-
-def _assessed(value: bytes | None) -> dict[str, Any]:
-    try:
-        doc = msgspec.json.decode(value or b"")
-    except msgspec.DecodeError as exc:
-        raise RecordError(f"assessed report: {exc}") from exc
-    if not isinstance(doc, dict):
-        raise RecordError("assessed report: not a JSON object")
-    return doc
 
 
 class DeliveredLog:

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 
 from alerts.errors import CommandRefusedError
 from alerts.lifecycle import Policy, Silence, StationAlerts
-from alerts.records import AlertState, Change, Side, Transition, What
+from alerts.records import AlertState, Change, Transition, What
+from stations.formats.assessed import AssessedReport, AssessedValue
+from stations.jurisdictions import Jurisdiction
+from stations.quality.checks import QCFlag
+from stations.rules.events import EventKind, RuleEvent, Severity, Side, event_id
+from stations.standard.gb3838 import WaterBody
+from stations.station import StationKind
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC).timestamp()
 HOUR = 3600.0
@@ -28,33 +33,73 @@ def station() -> StationAlerts:
     return StationAlerts(STATION, "太浦河桥", "SH", ["SH", "JS", "TBA"], interval=4 * HOUR)
 
 
-def report(at: float, tp: float | None, kind: str | None = None, flag: str = "N") -> dict[str, Any]:
+def event(
+    at: float,
+    kind: EventKind,
+    observed: float,
+    rule: str = "tpq-tp",
+    parameter: str = "tp",
+    limit: float = 0.15,
+    side: Side | None = Side.MAX,
+) -> RuleEvent:
+    """A rule event of the station as the rules engine makes it."""
+    moment = datetime.fromtimestamp(at, UTC)
+    breach = kind is EventKind.BREACH
+    return RuleEvent(
+        id=event_id(STATION, rule, kind, moment.isoformat()),
+        kind=kind,
+        station=STATION,
+        station_name="太浦河桥",
+        rule=rule,
+        parameter=parameter,
+        observed=observed,
+        limit=limit,
+        severity=Severity.WARNING,
+        jurisdictions=(Jurisdiction.SH, Jurisdiction.JS, Jurisdiction.TBA),
+        observed_at=moment,
+        message=f"太浦河桥 {parameter} {observed}",
+        since=moment if breach else None,
+        statistic="latest" if breach else None,
+        side=side,
+    )
+
+
+def assessed(
+    at: float, values: dict[str, tuple[float, str]], events: tuple[RuleEvent, ...] = ()
+) -> AssessedReport:
+    """An assessed report of the station: each value with its HJ 212 flag (N: QC good, any
+    other: QC fail), class III."""
+    moment = datetime.fromtimestamp(at, UTC)
+    return AssessedReport(
+        station=STATION,
+        station_name="太浦河桥",
+        jurisdiction=Jurisdiction.SH,
+        basin="太湖流域",
+        water_body=WaterBody.RIVER,
+        kind=StationKind.WATER_QUALITY,
+        observed_at=moment,
+        received_at=moment,
+        source="test",
+        late=False,
+        values={
+            name: AssessedValue(
+                value, "mg/L", flag, QCFlag.GOOD if flag == "N" else QCFlag.FAIL, ()
+            )
+            for name, (value, flag) in values.items()
+        },
+        water_class=3,
+        class_name="Ⅲ类",
+        limiting=(),
+        target_class=3,
+        target_met=True,
+        events=events,
+    )
+
+
+def report(at: float, tp: float, kind: str | None = None, flag: str = "N") -> AssessedReport:
     """An assessed report of the station with TP ``tp`` and the rule event ``kind``."""
-    observed_at = datetime.fromtimestamp(at, UTC).isoformat()
-    events = []
-    if kind is not None:
-        events.append(
-            {
-                "kind": kind,
-                "rule": "tpq-tp",
-                "parameter": "tp",
-                "observed": tp,
-                "limit": 0.15,
-                "severity": "warning",
-                "jurisdictions": ["SH", "JS", "TBA"],
-                "observed_at": observed_at,
-                "since": observed_at,
-                "message": f"太浦河桥 总磷 {tp}",
-            }
-        )
-    qc = 1 if flag == "N" else 4
-    return {
-        "station": STATION,
-        "observed_at": observed_at,
-        "values": {"tp": {"value": tp, "flag": flag, "qc": qc}},
-        "class": 3,
-        "events": events,
-    }
+    events = () if kind is None else (event(at, EventKind(kind), tp),)
+    return assessed(at, {"tp": (tp, flag)}, events)
 
 
 PENDING = What(Transition.PENDING)
@@ -209,30 +254,32 @@ def test_state_survives_json_and_a_redelivery_changes_nothing() -> None:
 
 
 def test_the_side_of_the_limit_comes_from_the_rule_event() -> None:
-    def oxygen(at: float, do: float, kind: str | None, side: str = "min") -> dict[str, Any]:
-        doc = report(at, None)
-        doc["values"] = {"do": {"value": do, "flag": "N", "qc": 1}}
-        if kind is not None:
-            event = {
-                "kind": kind, "rule": "do-low", "parameter": "do", "observed": do, "limit": 3.0,
-                "severity": "warning", "jurisdictions": ["SH"], "observed_at": doc["observed_at"],
-                "since": doc["observed_at"], "message": "溶解氧偏低", "side": side,
-            }  # fmt: skip
-            doc["events"] = [event]
-        return doc
+    def oxygen(
+        at: float, do: float, kind: EventKind | None, side: Side = Side.MIN
+    ) -> AssessedReport:
+        rule = {"rule": "do-low", "parameter": "do", "limit": 3.0, "side": side}
+        events = () if kind is None else (event(at, kind, do, **rule),)
+        return assessed(at, {"do": (do, "N")}, events)
 
     state = station()
-    assert whats(state.evaluation(oxygen(T0, 2.0, "breach"), T0, POLICY)) == [(FIRING, (1,))]
+    fired = state.evaluation(oxygen(T0, 2.0, EventKind.BREACH), T0, POLICY)
+    assert whats(fired) == [(FIRING, (1,))]
     alert = state.alerts[f"{STATION}:do-low:do"]
-    assert alert.side is Side.MIN
+    assert alert.side is Side.MIN and fired[0].alert.side is Side.MIN
     # below a minimum, the clear threshold is above it: 3.0 + 10 % = 3.3
-    assert state.evaluation(oxygen(T0 + HOUR, 3.1, "recovery"), T0 + HOUR, POLICY) == []
+    assert state.evaluation(oxygen(T0 + HOUR, 3.1, EventKind.RECOVERY), T0 + HOUR, POLICY) == []
     assert alert.clearing
-    assert whats(state.evaluation(oxygen(T0 + 2 * HOUR, 3.4, None), T0 + 2 * HOUR, POLICY)) == [
-        (RESOLVED, (1,))
-    ]
+    resolved = state.evaluation(oxygen(T0 + 2 * HOUR, 3.4, None), T0 + 2 * HOUR, POLICY)
+    assert whats(resolved) == [(RESOLVED, (1,))]
     # the event says the side; nothing is guessed from the value and the limit
     other = station()
-    other.evaluation(oxygen(T0, 2.0, "breach", side="max"), T0, POLICY)
+    other.evaluation(oxygen(T0, 2.0, EventKind.BREACH, side=Side.MAX), T0, POLICY)
     assert other.alerts[f"{STATION}:do-low:do"].side is Side.MAX
     assert StationAlerts.from_json(state.to_json()).alerts[alert.id].side is Side.MIN
+
+
+def test_an_event_written_before_events_said_their_side_still_has_one() -> None:
+    state = station()
+    breach = event(T0, EventKind.BREACH, 2.0, rule="do-low", parameter="do", limit=3.0, side=None)
+    state.evaluation(assessed(T0, {"do": (2.0, "N")}, (breach,)), T0, POLICY)
+    assert state.alerts[f"{STATION}:do-low:do"].side is Side.MIN

@@ -11,11 +11,11 @@ from alerts.channels import Channel, Message, describe
 from alerts.config import AlertsConfig, load_alerts_config
 from alerts.records import ChannelDelivery
 from stations.assessment import Assessor, History
+from stations.formats.records import encode
 from stations.formats.report import Reading, Report
 from stations.quality.limits import load_qc_limits
 from stations.registry import Registry, load_registry
 from stations.rules.config import load_rules
-from streams.agents import dumps
 
 TPQ = "SH-CJ-009"  # 太浦河桥: cross-boundary JS > SH, station limit tpq-tp (TP > 0.15, 2 in a row)
 TP_ALERT = f"{TPQ}:tpq-tp:tp"
@@ -57,7 +57,7 @@ def assessed(station: str, tps: list[float], start: datetime = START) -> list[by
         checked = ASSESSOR.check(report.to_json(), at)
         outcome = ASSESSOR.assess(checked, history, f"raw[0]@{index}")
         history = outcome.history
-        out.append(dumps(outcome.assessed))  # as the check agent writes it
+        out.append(encode(outcome.assessed))  # as the check agent writes it
     return out
 
 

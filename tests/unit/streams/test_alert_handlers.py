@@ -151,6 +151,19 @@ async def test_invalid_or_refused_inputs_become_dead_letters(value: bytes, detai
 
 
 @pytest.mark.asyncio
+async def test_an_assessed_report_that_breaks_its_record_is_a_dead_letter() -> None:
+    alerts, sent, rejected = handler()
+    (report,) = assessed(TPQ, [0.30])
+    broken = json.loads(report)
+    broken["observed_at"] = "yesterday"
+    value = json.dumps(broken).encode()
+    assert await alerts.handle(Input(ASSESSED, value, timestamp=T1)) == []
+    ((_, letter),) = rejected.messages
+    assert "observed_at" in json.loads(letter)["detail"] and sent.messages == []
+    assert alerts.states == {}
+
+
+@pytest.mark.asyncio
 async def test_a_bug_is_not_a_dead_letter(monkeypatch: pytest.MonkeyPatch) -> None:
     alerts, _, rejected = handler()
 

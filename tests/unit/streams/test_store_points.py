@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 
 from stations.assessment import Assessor, History
+from stations.formats.assessed import AssessedReport
+from stations.formats.records import encode
 from stations.formats.report import Reading, Report
+from stations.jurisdictions import Jurisdiction
 from stations.quality.limits import load_qc_limits
 from stations.registry import load_registry
 from stations.rules.config import load_rules
+from stations.rules.events import EventKind, RuleEvent, Severity, event_id
 from streams.agents.store import message_lines
 from streams.store.points import PointError, assessed_points, event_point, line_protocol
 
 
-def assessed(values: dict[str, tuple[float | None, str, str]]) -> dict[str, Any]:
+def assessed(values: dict[str, tuple[float | None, str, str]]) -> AssessedReport:
     registry = load_registry()
     assessor = Assessor(registry, load_qc_limits(registry=registry), load_rules(registry=registry))
     at = datetime(2021, 4, 6, 8, tzinfo=UTC)
@@ -75,63 +78,66 @@ def test_missing_and_flagged_values_are_never_numbers_and_say_why() -> None:
 
 
 def test_event_point_and_bad_documents() -> None:
-    event = {
-        "id": "JS-TH-028:target-class:breach:2021-04-06T08:00:00+00:00",
-        "kind": "breach",
-        "station": "JS-TH-028",
-        "station_name": "西山",
-        "rule": "target-class",
-        "parameter": "class",
-        "observed": 5.0,
-        "limit": 4.0,
-        "severity": "warning",
-        "jurisdictions": ["JS", "TBA"],
-        "observed_at": "2021-04-06T08:00:00+00:00",
-        "message": "超标",
-    }
+    at = datetime(2021, 4, 6, 8, tzinfo=UTC)
+    event = RuleEvent(
+        id=event_id("JS-TH-028", "target-class", EventKind.BREACH, at.isoformat()),
+        kind=EventKind.BREACH,
+        station="JS-TH-028",
+        station_name="西山",
+        rule="target-class",
+        parameter="class",
+        observed=5.0,
+        limit=4.0,
+        severity=Severity.WARNING,
+        jurisdictions=(Jurisdiction.JS, Jurisdiction.TBA),
+        observed_at=at,
+        message="超标",
+        since=at,
+        statistic="latest",
+    )
     (line,) = line_protocol([event_point(event)])
     assert line.startswith("breaches,kind=breach,parameter=class,rule=target-class")
     assert 'jurisdictions="JS,TBA"' in line and line.endswith(" 1617696000")
-    with pytest.raises(PointError, match="observed_at"):
-        event_point(event | {"observed_at": "yesterday"})
-    with pytest.raises(PointError, match="not JSON"):
+    assert message_lines("b", "a", encode(event)) == [line]
+    doc = json.loads(encode(event)) | {"observed_at": "yesterday"}
+    with pytest.raises(PointError, match="field 'observed_at'"):
+        message_lines("b", "a", json.dumps(doc).encode())
+    with pytest.raises(PointError, match="not UTF-8 JSON"):
         message_lines("a", "a", b"\xff{")
-    with pytest.raises(PointError, match="assessed report"):
+    with pytest.raises(PointError, match="missing required field `station`"):
         message_lines("a", "a", json.dumps({"observed_at": "2021-04-06T08:00:00+00:00"}).encode())
 
 
 def test_alert_changes_and_deliveries_become_points() -> None:
-    from datetime import UTC, datetime
+    from pathlib import Path
 
-    from alerts.lifecycle import Policy, StationAlerts
-    from alerts.records import AlertChanges, ChannelDelivery, ReceiverDelivery, to_builtins
     from streams.store.points import alert_points
 
-    state = StationAlerts("SH-CJ-009", "太浦河桥", "SH", ["SH", "JS", "TBA"], interval=14400.0)
-    at = datetime(2026, 11, 20, 8, tzinfo=UTC)
-    event = {
-        "kind": "breach", "rule": "tpq-tp", "parameter": "tp", "observed": 0.3, "limit": 0.15,
-        "severity": "warning", "jurisdictions": ["SH", "JS", "TBA"],
-        "observed_at": at.isoformat(), "since": at.isoformat(), "message": "太浦河桥 总磷 0.3",
-    }  # fmt: skip
-    report = {"observed_at": at.isoformat(), "values": {}, "events": [event]}
-    changes = state.evaluation(report, at.timestamp(), Policy())
-    doc = AlertChanges("SH-CJ-009", "太浦河桥", "SH-CJ-009@x", at, tuple(changes))
-    (line,) = line_protocol(alert_points(to_builtins(doc)))
-    assert line.startswith("alerts,change=firing,jurisdiction=SH,parameter=tp,rule=tpq-tp,")
-    assert "station_name=太浦河桥" in line and "tier=1i" in line and "observed=0.3" in line
-    assert line.endswith(f" {int(at.timestamp())}")
+    messages = Path(__file__).parents[2] / "data" / "messages" / "alerts"
 
-    failed = ChannelDelivery(
-        "sh-t1", "webhook:http://x/", "k", False, 4, "webhook:http://x/: HTTP 500"
+    def lines_of(name: str) -> list[str]:
+        return line_protocol(alert_points(json.loads((messages / name).read_bytes())))
+
+    class_line, tp_line = lines_of("changes-firing.json")
+    assert tp_line.startswith("alerts,change=firing,jurisdiction=SH,parameter=tp,rule=tpq-tp,")
+    assert (
+        "station_name=太浦河桥" in tp_line and "tier=1i" in tp_line and "observed=0.31" in tp_line
     )
-    delivery = ReceiverDelivery(
-        station="SH-CJ-009", group="SH-CJ-009@x", receiver="sh-t1", receiver_name="上海值班",
-        changes=(changes[0].id,), title="【告警】太浦河桥", ok=False, at=at, deliveries=(failed,),
-    )  # fmt: skip
-    (line,) = line_protocol(alert_points(to_builtins(delivery)))
+    assert 'state="firing"' in tp_line and "notified=true" in tp_line
+    at = json.loads((messages / "changes-firing.json").read_bytes())["changes"][1]["at"]
+    assert tp_line.endswith(f" {int(datetime.fromisoformat(at).timestamp())}")  # its time, in s
+    assert class_line.startswith("alerts,change=firing,jurisdiction=SH,parameter=class,")
+    (late,) = lines_of("changes-unsuppressed.json")  # firing-unsuppressed is a firing
+    assert late.startswith("alerts,change=firing,") and "SH-CJ-011" in late
+    assert all(
+        line.startswith("alerts,change=escalated,") for line in lines_of("changes-escalated.json")
+    )
+
+    (line,) = lines_of("delivery-failed.json")
     assert line.startswith("alert_deliveries,ok=false,receiver=sh-t1,station=SH-CJ-009 ")
-    assert "attempts=4i" in line and "HTTP 500" in line
+    assert "attempts=2i" in line and "connection error" in line
+    (line,) = lines_of("delivery-ok.json")
+    assert line.startswith("alert_deliveries,ok=true,receiver=js-t1,") and 'errors=""' in line
     with pytest.raises(PointError, match="alert document: Object missing required field"):
         alert_points({"kind": "changes"})
     with pytest.raises(PointError, match=r"alert document: .* at `\$.kind`"):
