@@ -14,15 +14,18 @@
   each tick visits the stations whose state lives in that partition.
 
 Each agent yields what it sent for each message (faust's ``agent.test_context()`` collects it).
+What a message can get wrong is dead-lettered (alert) or skipped (notify) by the handlers; any
+other exception is a bug, and the worker stops with it (like the store).
 The HTTP API and the console are in :mod:`streams.agents.alert_views`.
 """
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import faust
 
@@ -33,6 +36,10 @@ from stations.registry import Registry
 from streams.agents import alert_views
 from streams.agents.alert_handlers import AlertHandler, DeliveredLog, NotifyHandler, Send
 from streams.gaps import GapGuard
+
+log = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -68,6 +75,18 @@ def queued(topic: Any) -> Send:
         await topic.send(key=key, value=value)
 
     return send
+
+
+async def _or_stop(app: faust.App, agent: str, handling: Awaitable[_T]) -> _T:
+    """The handler's outcome; an exception it lets through is a bug (what a message can get
+    wrong is dead-lettered by the handler): the worker stops with it and exits non-zero, and the
+    message, not committed, is read again after the fix."""
+    try:
+        return await handling
+    except Exception as exc:
+        log.critical("the %s agent stops: %s: %s", agent, type(exc).__name__, exc, exc_info=exc)
+        await app.crash(exc)
+        raise
 
 
 def register(
@@ -128,7 +147,7 @@ def register(
         async for event in stream.events():
             sent = []
             for message in [*await alert_guard.missed(event.message), event.message]:
-                sent += await alerting.handle(message)
+                sent += await _or_stop(app, "alert", alerting.handle(message))
             yield sent
 
     @app.agent(topics.alerts, name="notify")
@@ -136,7 +155,7 @@ def register(
         async for event in stream.events():
             recorded = []
             for message in [*await notify_guard.missed(event.message), event.message]:
-                recorded += await notifying.handle(message.value)
+                recorded += await _or_stop(app, "notify", notifying.handle(message.value))
             yield recorded
 
     @app.timer(interval=tick_seconds, on_leader=True)

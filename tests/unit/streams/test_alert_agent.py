@@ -168,3 +168,25 @@ async def test_the_notify_agent_delivers_once_per_receiver_and_never_twice(worke
     assert worker.flushes.count == 3
     remembered = json.loads(worker.notified[TPQ.encode()])
     assert sorted(k.split(">")[1] for k in remembered) == ["js-t1", "sh-t1", "tba-t1"]
+
+
+@pytest.mark.asyncio
+async def test_a_bug_in_the_alert_agent_stops_the_worker(
+    worker: Worker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    crashes: list[BaseException] = []
+
+    async def crash(exc: BaseException) -> None:
+        crashes.append(exc)
+
+    def broken(*args: Any) -> None:
+        raise TypeError("a bug")
+
+    monkeypatch.setattr(worker.app, "crash", crash)
+    monkeypatch.setattr("alerts.lifecycle.StationAlerts.evaluation", broken)
+    (first,) = assessed(TPQ, [0.30])
+    with pytest.raises(TypeError, match="a bug"):
+        async with worker.app.agents["alert"].test_context() as agent:
+            await put(agent, "wq.assessed", first, key=TPQ.encode(), timestamp=T1)
+    assert [str(exc) for exc in crashes] == ["a bug"]
+    assert worker.sent["rejected"].messages == [] and worker.sent["alerts"].messages == []
