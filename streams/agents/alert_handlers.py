@@ -29,7 +29,7 @@ from typing import Protocol
 from alerts.channels import Channel, Message
 from alerts.commands import silence_of
 from alerts.config import AlertsConfig
-from alerts.errors import AlertsError, RecordError
+from alerts.errors import CommandRefusedError, RecordError
 from alerts.lifecycle import Policy, StationAlerts, iso
 from alerts.messages import render
 from alerts.records import (
@@ -46,7 +46,7 @@ from alerts.records import (
     encode,
 )
 from alerts.routing import max_tier, plan
-from stations.errors import StationsError
+from stations.errors import MessageError, UnknownStationError
 from stations.formats.assessed import AssessedReport
 from stations.formats.records import decode
 from stations.registry import Registry
@@ -137,7 +137,7 @@ class AlertHandler:
             if message.topic == self.assessed_topic:
                 return await self.report(message.value, message.timestamp)
             return await self.command(decode_command(message.value), message.partition)
-        except (AlertsError, StationsError) as exc:
+        except (RecordError, MessageError, CommandRefusedError, UnknownStationError) as exc:
             source = Source(message.topic, message.partition, message.offset)
             log.warning("alert input %s refused: %s", source, exc)
             letter = dead_letter(message.value, message.key, source, "alert_input", str(exc))
