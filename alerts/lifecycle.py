@@ -1,5 +1,10 @@
 """The alert lifecycle of one station: a pure state machine.
 
+Its inputs are records: an :class:`~stations.formats.assessed.AssessedReport` with the
+:class:`~stations.rules.events.RuleEvent` s of its evaluation, a tick, an acknowledgement, a
+silence. Its outputs are :class:`~alerts.records.Change` records (the transition a
+:class:`~alerts.records.What` value). The state itself is kept as JSON in the agent's table.
+
 An alert is one (station, rule, parameter). Its states::
 
     (none) --pending event--> pending --breach--> firing --ack--> acknowledged
