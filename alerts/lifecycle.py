@@ -1,5 +1,10 @@
 """The alert lifecycle of one station: a pure state machine.
 
+Its inputs are records: an :class:`~stations.formats.assessed.AssessedReport` with the
+:class:`~stations.rules.events.RuleEvent` s of its evaluation, a tick, an acknowledgement, a
+silence. Its outputs are :class:`~alerts.records.Change` records (the transition a
+:class:`~alerts.records.What` value). The state itself is kept as JSON in the agent's table.
+
 An alert is one (station, rule, parameter). Its states::
 
     (none) --pending event--> pending --breach--> firing --ack--> acknowledged
@@ -36,16 +41,17 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from stations.quality.checks import QCFlag
+import msgspec
+
+from alerts.errors import CommandRefusedError
+from alerts.records import AlertSnapshot, AlertState, Change, Transition, What
+from stations.formats.assessed import AssessedReport
 from stations.rules.engine import CLASS_PARAMETER
+from stations.rules.events import EventKind, RuleEvent, Side
+from stations.station import Station
 
-PENDING = "pending"
-FIRING = "firing"
-ACKNOWLEDGED = "acknowledged"
-RESOLVED = "resolved"
-ACTIVE = (FIRING, ACKNOWLEDGED)
-
-STATE_NAMES = {PENDING: "待定", FIRING: "告警中", ACKNOWLEDGED: "已确认", RESOLVED: "已恢复"}
+PENDING, FIRING = AlertState.PENDING, AlertState.FIRING
+ACKNOWLEDGED, RESOLVED = AlertState.ACKNOWLEDGED, AlertState.RESOLVED
 
 SILENT_RULE = "station-silent"
 SILENT_PARAMETER = "report"
@@ -53,10 +59,6 @@ MAINTENANCE_FLAG = "M"  # HJ 212 value flag (stations.quality.screening.INSTRUME
 
 #: Resolved alerts and ended silences are kept this long (for the console and replays).
 KEEP = timedelta(days=7).total_seconds()
-
-
-class AlertError(ValueError):
-    """An acknowledgement or silence that cannot apply (unknown alert, wrong state, bad times)."""
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,7 @@ class Alert:
     rule: str
     parameter: str
     severity: str
-    state: str
+    state: AlertState
     observed: float | None
     limit: float | None
     observed_at: str  # ISO time of the newest result judged
@@ -93,7 +95,7 @@ class Alert:
     paged_at: float | None = None  # first time it was sent: escalation counts from here
     repeats: int = 0
     tier: int = 1
-    side: str = "max"  # "max": breached above the limit; "min": below it
+    side: Side = Side.MAX  # breached above the limit, or below it
     clearing: bool = False
     acked_by: str | None = None
     ack_note: str | None = None
@@ -104,12 +106,18 @@ class Alert:
     def episode(self) -> str:
         return iso(self.started)
 
-    def snapshot(self) -> dict[str, Any]:
+    def snapshot(self) -> AlertSnapshot:
+        """The alert as a change carries it (validated: a bug here fails loudly)."""
         doc = asdict(self)
         for name in ("started", "fired_at", "notified_at", "paged_at", "acked_at", "resolved_at"):
-            doc[name] = iso(doc[name]) if doc[name] is not None else None
-        doc["state_name"] = STATE_NAMES[self.state]
-        return doc
+            doc[name] = None if doc[name] is None else utc(doc[name])
+        doc["state_name"] = self.state.name_zh
+        return msgspec.convert(doc, AlertSnapshot)
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> Alert:
+        """An alert as :meth:`StationAlerts.to_json` stored it."""
+        return cls(**{**doc, "state": AlertState(doc["state"]), "side": Side(doc["side"])})
 
 
 @dataclass
@@ -137,29 +145,6 @@ class Silence:
         return doc
 
 
-@dataclass(frozen=True)
-class Change:
-    """One state transition. ``tiers`` are the rota tiers to notify (none: record only);
-    ``suppressed`` says why a notification was held back (a silence, an inhibition)."""
-
-    id: str
-    what: str
-    alert: dict[str, Any]
-    tiers: tuple[int, ...]
-    at: str
-    suppressed: str | None = None
-
-    def to_doc(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "what": self.what,
-            "at": self.at,
-            "tiers": list(self.tiers),
-            "suppressed": self.suppressed,
-            "alert": self.alert,
-        }
-
-
 @dataclass
 class StationAlerts:
     """Everything the alert agent keeps about one station (one table entry)."""
@@ -174,6 +159,17 @@ class StationAlerts:
     maintenance: bool = False
     alerts: dict[str, Alert] = field(default_factory=dict)
     silences: list[Silence] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, station: Station) -> StationAlerts:
+        """The state of a station nothing happened at yet."""
+        return cls(
+            station.id,
+            station.name,
+            str(station.jurisdiction),
+            [str(j) for j in station.jurisdictions],
+            interval=station.interval_minutes * 60.0,
+        )
 
     # ------------------------------------------------------------------ persistence
     def to_json(self) -> bytes:
@@ -204,7 +200,7 @@ class StationAlerts:
             doc["last_received"],
             doc["maintenance"],
         )
-        state.alerts = {a["id"]: Alert(**a) for a in doc["alerts"]}
+        state.alerts = {a["id"]: Alert.from_doc(a) for a in doc["alerts"]}
         state.silences = [Silence(**s) for s in doc["silences"]]
         return state
 
@@ -214,7 +210,7 @@ class StationAlerts:
 
     def silent(self) -> bool:
         alert = self.alerts.get(_alert_id(self.station, SILENT_RULE, SILENT_PARAMETER))
-        return alert is not None and alert.state in ACTIVE
+        return alert is not None and alert.state.active
 
     def inhibition(self) -> str | None:
         """Why parameter alerts are inhibited now, if they are."""
@@ -225,42 +221,40 @@ class StationAlerts:
         return None
 
     # ------------------------------------------------------------------ inputs
-    def evaluation(self, doc: Mapping[str, Any], received: float, policy: Policy) -> list[Change]:
+    def evaluation(self, report: AssessedReport, received: float, policy: Policy) -> list[Change]:
         """An assessed report of this station (with its rule ``events``) arrived at ``received``.
         A result observed more than ``policy.stale`` before it arrived (history being imported)
         changes nothing: old breaches page nobody and do not count as the station reporting."""
-        observed = datetime.fromisoformat(str(doc["observed_at"])).timestamp()
-        if received - observed > policy.stale.total_seconds():
+        if received - report.observed_at.timestamp() > policy.stale.total_seconds():
             return []
         self._advance(received)
         changes: list[Change] = []
         if self.last_received is None or received >= self.last_received:
             self.last_received = received
-        values: Mapping[str, Any] = doc.get("values") or {}
-        self.maintenance = any(v.get("flag") == MAINTENANCE_FLAG for v in values.values())
+        self.maintenance = any(v.flag == MAINTENANCE_FLAG for v in report.values.values())
+        observed_at = report.observed_at.isoformat()
         silent = self.alerts.get(_alert_id(self.station, SILENT_RULE, SILENT_PARAMETER))
-        if silent is not None and silent.state in ACTIVE:
-            silent.observed_at = str(doc.get("observed_at", silent.observed_at))
+        if silent is not None and silent.state.active:
+            silent.observed_at = observed_at
             changes += self._resolve(silent, policy)
-        events = doc.get("events") or []
         mentioned = set()
-        for event in events:
-            alert_id = _alert_id(self.station, event["rule"], event["parameter"])
+        for event in report.events:
+            alert_id = _alert_id(self.station, event.rule, event.parameter)
             mentioned.add(alert_id)
             changes += self._event(alert_id, event, policy)
         for alert in list(self.alerts.values()):
             if alert.id in mentioned or alert.rule == SILENT_RULE:
                 continue
-            judged = _judged(doc, alert.parameter)
+            judged = _judged(report, alert.parameter)
             if judged is None:
                 continue  # the rule was not judged by this result: nothing changed
             alert.observed = judged
-            alert.observed_at = str(doc.get("observed_at", alert.observed_at))
+            alert.observed_at = observed_at
             if alert.state == PENDING:
                 alert.state = RESOLVED  # never paged: cleared without a message
                 alert.resolved_at = self.clock
-                changes.append(self._change(alert, "pending-cleared", ()))
-            elif alert.state in ACTIVE and alert.clearing:
+                changes.append(self._change(alert, What(Transition.PENDING_CLEARED), ()))
+            elif alert.state.active and alert.clearing:
                 clear = self._past_clear(alert, judged, policy)
                 changes += self._resolve(alert, policy) if clear else []
         self._forget_old()
@@ -280,7 +274,7 @@ class StationAlerts:
                 continue
             if alert.notified_at is None:  # held back by a silence or inhibition that ended
                 alert.notified_at = alert.paged_at = self.clock
-                changes.append(self._change(alert, "firing-unsuppressed", (1,)))
+                changes.append(self._change(alert, What(Transition.FIRING_UNSUPPRESSED), (1,)))
             assert alert.paged_at is not None
             paged = self.clock - alert.paged_at
             parties_max = max(1, policy.max_tier(alert.parties, alert.jurisdiction))
@@ -289,12 +283,14 @@ class StationAlerts:
             while alert.tier < target:
                 alert.tier += 1
                 alert.notified_at = self.clock
-                changes.append(self._change(alert, f"escalated-{alert.tier}", (alert.tier,)))
+                escalated = What(Transition.ESCALATED, tier=alert.tier)
+                changes.append(self._change(alert, escalated, (alert.tier,)))
             if self.clock - alert.notified_at >= policy.repeat.total_seconds():
                 alert.repeats += 1
                 alert.notified_at = self.clock
                 tiers = tuple(range(1, alert.tier + 1))
-                changes.append(self._change(alert, f"repeat-{alert.repeats}", tiers))
+                repeat = What(Transition.REPEAT, repeat=alert.repeats)
+                changes.append(self._change(alert, repeat, tiers))
         self._forget_old()
         return changes
 
@@ -303,83 +299,88 @@ class StationAlerts:
         self._advance(at)
         alert = self.alerts.get(alert_id)
         if alert is None:
-            raise AlertError(f"no alert {alert_id} at station {self.station}")
+            raise CommandRefusedError(f"no alert {alert_id} at station {self.station}")
         if alert.state == ACKNOWLEDGED:
             return []
         if alert.state != FIRING:
-            raise AlertError(f"alert {alert_id} is {alert.state}, only a firing alert is acked")
+            raise CommandRefusedError(
+                f"alert {alert_id} is {alert.state}, only a firing alert is acked"
+            )
         alert.state = ACKNOWLEDGED
         alert.acked_by, alert.ack_note, alert.acked_at = by, note, self.clock
         silence = self.silence_at(self.clock)
         tiers = () if alert.notified_at is None else tuple(range(1, alert.tier + 1))
-        return [self._change(alert, "acknowledged", tiers, silence.describe() if silence else None)]
+        held = silence.describe() if silence else None
+        return [self._change(alert, What(Transition.ACKNOWLEDGED), tiers, held)]
 
     def add_silence(self, silence: Silence) -> bool:
         """Add a maintenance window; False when a silence with this id exists already."""
         if silence.end <= silence.start:
-            raise AlertError(f"silence {silence.id}: the end must be after the start")
+            raise CommandRefusedError(f"silence {silence.id}: the end must be after the start")
         if any(s.id == silence.id for s in self.silences):
             return False
         self.silences.append(silence)
         return True
 
     # ------------------------------------------------------------------ transitions
-    def _event(self, alert_id: str, event: Mapping[str, Any], policy: Policy) -> list[Change]:
-        kind = event["kind"]
+    def _event(self, alert_id: str, event: RuleEvent, policy: Policy) -> list[Change]:
         alert = self.alerts.get(alert_id)
         live = alert is not None and alert.state != RESOLVED
         if alert is not None and live:
-            alert.observed = event.get("observed")
-            alert.observed_at = str(event["observed_at"])
-            alert.message = str(event.get("message", alert.message))
-        if kind == "recovery":
-            if alert is None or alert.state not in ACTIVE:
+            alert.observed = event.observed
+            alert.observed_at = event.observed_at.isoformat()
+            alert.message = event.message
+        if event.kind is EventKind.RECOVERY:
+            if alert is None or not alert.state.active:
                 return []
-            if self._past_clear(alert, event.get("observed"), policy):
+            if self._past_clear(alert, event.observed, policy):
                 return self._resolve(alert, policy)
             alert.clearing = True  # within the limit but not past the clear threshold yet
             return []
-        if alert is not None and alert.state in ACTIVE:
+        if alert is not None and alert.state.active:
             alert.clearing = False  # beyond the limit again: still the same alert
             return []
         created = alert is None or alert.state == RESOLVED
         if alert is None or alert.state == RESOLVED:
             alert = self._new_alert(alert_id, event)
             self.alerts[alert_id] = alert
-        if kind == "pending":
-            return [self._change(alert, "pending", ())] if created else []
+        if event.kind is EventKind.PENDING:
+            return [self._change(alert, What(Transition.PENDING), ())] if created else []
         # a breach: the alert fires, unless the station is silent or in maintenance
         inhibited = self.inhibition()
         if inhibited:
-            return [self._change(alert, "pending", (), inhibited)] if created else []
+            pending = What(Transition.PENDING)
+            return [self._change(alert, pending, (), inhibited)] if created else []
         alert.state = FIRING
-        alert.since = str(event.get("since", alert.since))
+        if event.since is not None:
+            alert.since = event.since.isoformat()
         alert.fired_at = self.clock
         alert.started = self.clock
         silence = self.silence_at(self.clock)
         if silence is not None:
-            return [self._change(alert, "firing", (), silence.describe())]
+            return [self._change(alert, What(Transition.FIRING), (), silence.describe())]
         alert.notified_at = alert.paged_at = self.clock
-        return [self._change(alert, "firing", (1,))]
+        return [self._change(alert, What(Transition.FIRING), (1,))]
 
-    def _new_alert(self, alert_id: str, event: Mapping[str, Any]) -> Alert:
-        observed, limit = event.get("observed"), event.get("limit")
-        side = "min" if observed is not None and limit is not None and observed < limit else "max"
+    def _new_alert(self, alert_id: str, event: RuleEvent) -> Alert:
+        side = event.side
+        if side is None:  # an event written before rule events said their side
+            side = Side.MIN if event.observed < event.limit else Side.MAX
         return Alert(
             id=alert_id,
             station=self.station,
             station_name=self.name,
             jurisdiction=self.owner,
-            parties=[str(j) for j in event.get("jurisdictions", self.parties)],
-            rule=str(event["rule"]),
-            parameter=str(event["parameter"]),
-            severity=str(event.get("severity", "warning")),
+            parties=[str(j) for j in event.jurisdictions],
+            rule=event.rule,
+            parameter=event.parameter,
+            severity=str(event.severity),
             state=PENDING,
-            observed=observed,
-            limit=limit,
-            observed_at=str(event["observed_at"]),
-            since=str(event.get("since", event["observed_at"])),
-            message=str(event.get("message", "")),
+            observed=event.observed,
+            limit=event.limit,
+            observed_at=event.observed_at.isoformat(),
+            since=(event.since or event.observed_at).isoformat(),
+            message=event.message,
             started=self.clock,
             side=side,
         )
@@ -390,10 +391,11 @@ class StationAlerts:
         alert.clearing = False
         alert.resolved_at = self.clock
         if not was_sent:
-            return [self._change(alert, "resolved", ())]
+            return [self._change(alert, What(Transition.RESOLVED), ())]
         silence = self.silence_at(self.clock)
         tiers = tuple(range(1, alert.tier + 1))
-        return [self._change(alert, "resolved", tiers, silence.describe() if silence else None)]
+        held = silence.describe() if silence else None
+        return [self._change(alert, What(Transition.RESOLVED), tiers, held)]
 
     def _check_silent(self, policy: Policy) -> list[Change]:
         if self.last_received is None or self.silent():
@@ -424,33 +426,33 @@ class StationAlerts:
         self.alerts[alert_id] = alert
         silence = self.silence_at(self.clock)
         if silence is not None:
-            return [self._change(alert, "firing", (), silence.describe())]
+            return [self._change(alert, What(Transition.FIRING), (), silence.describe())]
         alert.notified_at = alert.paged_at = self.clock
-        return [self._change(alert, "firing", (1,))]
+        return [self._change(alert, What(Transition.FIRING), (1,))]
 
     # ------------------------------------------------------------------ helpers
     def _advance(self, moment: float) -> None:
         self.clock = max(self.clock, moment)
 
     def _change(
-        self, alert: Alert, what: str, tiers: tuple[int, ...], suppressed: str | None = None
+        self, alert: Alert, what: What, tiers: tuple[int, ...], suppressed: str | None = None
     ) -> Change:
         if suppressed:
             tiers = ()
         return Change(
             id=f"{alert.id}:{alert.episode}:{what}",
             what=what,
-            alert=alert.snapshot(),
+            at=utc(self.clock),
             tiers=tiers,
-            at=iso(self.clock),
             suppressed=suppressed,
+            alert=alert.snapshot(),
         )
 
     def _past_clear(self, alert: Alert, value: float | None, policy: Policy) -> bool:
         if value is None or alert.limit is None:
             return False
         margin = 0.0 if alert.parameter == CLASS_PARAMETER else policy.hysteresis * abs(alert.limit)
-        if alert.side == "max":
+        if alert.side is Side.MAX:
             return value <= alert.limit - margin
         return value >= alert.limit + margin
 
@@ -466,18 +468,19 @@ def _alert_id(station: str, rule: str, parameter: str) -> str:
     return f"{station}:{rule}:{parameter}"
 
 
-def _judged(doc: Mapping[str, Any], parameter: str) -> float | None:
+def _judged(report: AssessedReport, parameter: str) -> float | None:
     """The QC-good value this result gives for ``parameter`` (the class for the target-class
     rule), or None when the rule could not be judged by it."""
     if parameter == CLASS_PARAMETER:
-        cls = doc.get("class")
-        return float(cls) if cls is not None else None
-    entry = (doc.get("values") or {}).get(parameter)
-    if not entry or entry.get("qc") != QCFlag.GOOD or entry.get("value") is None:
-        return None
-    return float(entry["value"])
+        return None if report.water_class is None else float(report.water_class)
+    return report.good(parameter)
+
+
+def utc(moment: float) -> datetime:
+    """Seconds since the epoch as a time in UTC."""
+    return datetime.fromtimestamp(moment, UTC)
 
 
 def iso(moment: float) -> str:
-    """Seconds since the epoch as an ISO 8601 time in UTC."""
-    return datetime.fromtimestamp(moment, UTC).isoformat()
+    """Seconds since the epoch as an ISO 8601 time in UTC (in change ids and group names)."""
+    return utc(moment).isoformat()

@@ -12,10 +12,12 @@ One small interface over four kinds of channel:
 * :class:`EmailNotifier` sends a plain-text UTF-8 e-mail through an SMTP server (stdlib
   :mod:`smtplib` in a worker thread), with optional STARTTLS and login.
 
-Every ``send`` raises :class:`DeliveryError` on failure, telling whether trying again may help.
-:class:`Notifiers` owns the HTTP session, builds the right notifier for a channel and
-:meth:`Notifiers.deliver` retries with exponential backoff; it never raises for a failed
-delivery but returns a :class:`Delivery` record.
+Every ``send`` raises a :class:`~alerts.errors.DeliveryError` on failure: a
+:class:`~alerts.errors.TemporaryDeliveryError` when trying again may help, a
+:class:`~alerts.errors.PermanentDeliveryError` when it will not. :class:`Notifiers` owns the
+HTTP session, builds the right notifier for a channel and :meth:`Notifiers.deliver` retries the
+temporary errors with exponential backoff; it never raises for a failed delivery but returns a
+:class:`~alerts.records.ChannelDelivery` record.
 
 Errors name the channel with :func:`~alerts.channels.describe` and never carry secrets: robot
 access tokens live in URL query strings, which are stripped from every error text.
@@ -29,13 +31,11 @@ import hashlib
 import hmac
 import json
 import logging
-import re
 import smtplib
 import ssl
 import time
 import urllib.parse
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass
 from email.message import EmailMessage
 from types import TracebackType
 from typing import Any, Protocol
@@ -52,6 +52,8 @@ from alerts.channels import (
     WeComChannel,
     describe,
 )
+from alerts.errors import DeliveryError, PermanentDeliveryError, TemporaryDeliveryError
+from alerts.records import ChannelDelivery
 
 log = logging.getLogger(__name__)
 
@@ -62,23 +64,6 @@ WECOM_RATE_LIMITED = 45009  # "api freq out of limit": a robot sends at most 20 
 DINGTALK_RATE_LIMITED = 130101  # "send too fast": a robot sends at most 20 messages/minute
 
 JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8"}
-
-_URL_QUERY = re.compile(r"(https?://[^\s?#'\"<>]*)\?[^\s'\"<>]*")
-
-
-class DeliveryError(Exception):
-    """A message could not be delivered over a channel.
-
-    ``str(error)`` is ``"<describe(channel)>: <what went wrong>"``; ``retryable`` tells whether
-    the same request may succeed later (connection trouble, timeouts, HTTP 429/5xx, robot rate
-    limits, temporary SMTP errors).
-    """
-
-    def __init__(self, channel: str, reason: str, *, retryable: bool) -> None:
-        self.channel = channel
-        self.reason = _redact(reason)
-        self.retryable = retryable
-        super().__init__(f"{channel}: {self.reason}")
 
 
 class Notifier(Protocol):
@@ -111,11 +96,6 @@ def dingtalk_signed_url(url: str, secret: str, timestamp_ms: int) -> str:
     return f"{url}{separator}timestamp={timestamp_ms}&sign={dingtalk_sign(secret, timestamp_ms)}"
 
 
-def _redact(text: str) -> str:
-    """Strip query strings (where robot tokens and signatures live) from URLs in ``text``."""
-    return _URL_QUERY.sub(r"\1?…", text)
-
-
 def _excerpt(body: bytes) -> str:
     """The start of an answer's body, on one line, for an error message."""
     text = " ".join(body.decode("utf-8", errors="replace").split())
@@ -137,7 +117,7 @@ class _HttpNotifier:
         self.timeout = aiohttp.ClientTimeout(total=timeout)
 
     def error(self, reason: str, *, retryable: bool) -> DeliveryError:
-        return DeliveryError(self.description, reason, retryable=retryable)
+        return DeliveryError.of(self.description, reason, retryable=retryable)
 
     def encode(self, payload: dict[str, Any]) -> bytes:
         try:
@@ -309,7 +289,7 @@ class EmailNotifier:
 
     async def send(self, message: Message) -> None:
         if not self.channel.to:
-            raise DeliveryError(self.description, "no recipient addresses", retryable=False)
+            raise PermanentDeliveryError(self.description, "no recipient addresses")
         email = self.email(message)
         try:
             await asyncio.to_thread(self._send_blocking, email)
@@ -344,7 +324,7 @@ class EmailNotifier:
             raise self.error(f"SMTP connection error: {exc}", True) from exc
 
     def error(self, reason: str, retryable: bool) -> DeliveryError:
-        return DeliveryError(self.description, reason, retryable=retryable)
+        return DeliveryError.of(self.description, reason, retryable=retryable)
 
     def _send_blocking(self, email: EmailMessage) -> None:
         smtp = self.smtp
@@ -363,26 +343,6 @@ def _smtp_text(text: bytes | str) -> str:
     if isinstance(text, bytes):
         text = text.decode("utf-8", errors="replace")
     return " ".join(text.split())
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """What happened to one message sent to one receiver over one channel.
-
-    ``channel`` is :func:`~alerts.channels.describe` of the channel; ``attempts`` counts the
-    sends tried (0 when none could be, e.g. e-mail without an SMTP server); ``error`` is the
-    last failure's message when ``ok`` is false.
-    """
-
-    receiver: str
-    channel: str
-    key: str
-    ok: bool
-    attempts: int
-    error: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 class Notifiers:
@@ -441,8 +401,8 @@ class Notifiers:
     def notifier(self, channel: Channel) -> Notifier:
         """A new notifier for ``channel``.
 
-        Raises :class:`DeliveryError` (not retryable) for an e-mail channel when no SMTP server
-        is configured.
+        Raises :class:`~alerts.errors.PermanentDeliveryError` for an e-mail channel when no SMTP
+        server is configured.
         """
         if isinstance(channel, WebhookChannel):
             return WebhookNotifier(self.session(), channel, self.http_timeout)
@@ -452,23 +412,23 @@ class Notifiers:
             return DingTalkNotifier(self.session(), channel, self.http_timeout)
         if self.smtp is None:
             reason = "no SMTP server is configured for e-mail channels"
-            raise DeliveryError(describe(channel), reason, retryable=False)
+            raise PermanentDeliveryError(describe(channel), reason)
         return EmailNotifier(self.smtp, channel)
 
     def delay(self, failed_attempts: int) -> float:
         """Seconds to wait after ``failed_attempts`` (>= 1) failures before the next attempt."""
         return float(min(self.first_delay * 2 ** (failed_attempts - 1), self.max_delay))
 
-    async def deliver(self, receiver: str, channel: Channel, message: Message) -> Delivery:
+    async def deliver(self, receiver: str, channel: Channel, message: Message) -> ChannelDelivery:
         """Send ``message`` to ``receiver`` over ``channel``, retrying what may succeed later.
 
         Never raises for a failed delivery (nor for an unexpected error in a notifier, which is
-        logged with its traceback): the outcome is in the returned :class:`Delivery`.
+        logged with its traceback): the outcome is in the returned record.
         """
         description = describe(channel)
 
-        def outcome(ok: bool, attempts: int, error: str | None = None) -> Delivery:
-            return Delivery(receiver, description, message.key, ok, attempts, error)
+        def outcome(ok: bool, attempts: int, error: str | None = None) -> ChannelDelivery:
+            return ChannelDelivery(receiver, description, message.key, ok, attempts, error)
 
         try:
             notifier = self.notifier(channel)
@@ -485,7 +445,7 @@ class Notifiers:
                 error: DeliveryError = exc
             except Exception as exc:  # a bug must not stop the alerting loop
                 log.exception("notifier for %s crashed", description)
-                error = DeliveryError(description, f"unexpected error: {exc!r}", retryable=False)
+                error = PermanentDeliveryError(description, f"unexpected error: {exc!r}")
             else:
                 return outcome(True, attempt)
             log.warning(
@@ -496,8 +456,9 @@ class Notifiers:
                 self.attempts,
                 error,
             )
-            if not error.retryable or attempt >= self.attempts:
-                why = "not retryable" if not error.retryable else f"after {attempt} attempts"
+            temporary = isinstance(error, TemporaryDeliveryError)
+            if not temporary or attempt >= self.attempts:
+                why = f"after {attempt} attempts" if temporary else "not retryable"
                 log.error(
                     "delivery of %s to %s given up (%s): %s", message.key, receiver, why, error
                 )

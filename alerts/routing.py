@@ -6,7 +6,8 @@ other parties of a cross-boundary section, and the basin authority (TBA). Each p
 pages the receivers on duty in the asked tier; a rota whose scope is ``cross_boundary`` only takes
 alerts that involve a party other than the owner and TBA.
 
-Pure: no network code here.
+:func:`plan` applies it to the changes of one evaluation: each receiver gets one message with
+every change it is to hear of. Pure: no network code here.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from alerts.channels import Receiver
 from alerts.config import AlertsConfig, Rota, Scope
+from alerts.records import AlertChanges, Change
 from stations.jurisdictions import BASIN_AUTHORITY, Jurisdiction
 
 #: The zone every shift is written in.
@@ -103,6 +105,23 @@ def route(
                 seen.add(receiver.name)
                 routes.append(Route(jurisdiction=rota.jurisdiction, receiver=receiver))
     return routes
+
+
+Plan = list[tuple[Receiver, list[Change]]]
+
+
+def plan(doc: AlertChanges, config: AlertsConfig) -> Plan:
+    """The receivers to notify of a ``changes`` document and, for each, its changes (grouped:
+    one message per receiver per evaluation). Routing is judged at the changes' time."""
+    plans: dict[str, tuple[Receiver, list[Change]]] = {}
+    for change in doc.changes:
+        alert = change.alert
+        for tier in change.tiers:
+            for hop in route(config, alert.parties, alert.jurisdiction, tier, change.at):
+                _, changes = plans.setdefault(hop.receiver.name, (hop.receiver, []))
+                if change not in changes:
+                    changes.append(change)
+    return list(plans.values())
 
 
 def max_tier(config: AlertsConfig, parties: Sequence[str], owner: str) -> int:

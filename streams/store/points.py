@@ -16,6 +16,8 @@ from typing import Any
 
 from influxdb_client import Point, WritePrecision
 
+from alerts.errors import RecordError
+from alerts.records import ReceiverDelivery, alerts_document
 from stations.formats.assessed import AssessedReport
 from stations.quality.checks import QCFlag
 from stations.rules.events import RuleEvent
@@ -130,47 +132,47 @@ def alert_points(doc: Mapping[str, Any]) -> list[Point]:
     """The points of one ``wq.alerts`` document: a point per alert state change (measurement
     ``alerts``) or one per notification delivery (``alert_deliveries``)."""
     try:
-        if doc["kind"] == "delivery":
-            deliveries = doc["deliveries"]
-            errors = "; ".join(d["error"] for d in deliveries if d.get("error"))
-            return [
-                Point(DELIVERIES)
-                .time(_seconds(doc, "at"), WritePrecision.S)
-                .tag("station", str(doc["station"]))
-                .tag("receiver", str(doc["receiver"]))
-                .tag("ok", "true" if doc["ok"] else "false")
-                .field("changes", ",".join(doc["changes"]))
-                .field("title", str(doc["title"]))
-                .field("attempts", sum(int(d["attempts"]) for d in deliveries))
-                .field("errors", errors)
-            ]
-        points = []
-        for change in doc["changes"]:
-            alert = change["alert"]
-            point = (
-                Point(ALERTS)
-                .time(_seconds(change, "at"), WritePrecision.S)
-                .tag("station", str(alert["station"]))
-                .tag("station_name", str(alert["station_name"]))
-                .tag("jurisdiction", str(alert["jurisdiction"]))
-                .tag("rule", str(alert["rule"]))
-                .tag("parameter", str(alert["parameter"]))
-                .tag("severity", str(alert["severity"]))
-                .tag("change", str(change["what"]).split("-", 1)[0])
-                .field("id", str(change["id"]))
-                .field("state", str(alert["state"]))
-                .field("tier", int(alert["tier"]))
-                .field("notified", bool(change["tiers"]))
-                .field("suppressed", str(change.get("suppressed") or ""))
-                .field("parties", ",".join(alert["parties"]))
-                .field("message", str(alert["message"]))
-            )
-            points.append(_observed_and_limit(point, alert))
-        return points
-    except PointError:
-        raise
-    except (KeyError, TypeError, ValueError) as exc:
-        raise PointError(f"alert document: {type(exc).__name__}: {exc}") from exc
+        record = alerts_document(doc)
+    except RecordError as exc:
+        raise PointError(str(exc)) from exc
+    if isinstance(record, ReceiverDelivery):
+        deliveries = record.deliveries
+        return [
+            Point(DELIVERIES)
+            .time(int(record.at.timestamp()), WritePrecision.S)
+            .tag("station", record.station)
+            .tag("receiver", record.receiver)
+            .tag("ok", "true" if record.ok else "false")
+            .field("changes", ",".join(record.changes))
+            .field("title", record.title)
+            .field("attempts", sum(d.attempts for d in deliveries))
+            .field("errors", "; ".join(d.error for d in deliveries if d.error))
+        ]
+    points = []
+    for change in record.changes:
+        alert = change.alert
+        point = (
+            Point(ALERTS)
+            .time(int(change.at.timestamp()), WritePrecision.S)
+            .tag("station", alert.station)
+            .tag("station_name", alert.station_name)
+            .tag("jurisdiction", str(alert.jurisdiction))
+            .tag("rule", alert.rule)
+            .tag("parameter", alert.parameter)
+            .tag("severity", str(alert.severity))
+            .tag("change", str(change.what.transition.family))
+            .field("id", change.id)
+            .field("state", str(alert.state))
+            .field("tier", alert.tier)
+            .field("notified", bool(change.tiers))
+            .field("suppressed", change.suppressed or "")
+            .field("parties", ",".join(alert.parties))
+            .field("message", alert.message)
+        )
+        points.append(
+            _observed_and_limit(point, {"observed": alert.observed, "limit": alert.limit})
+        )
+    return points
 
 
 def record_points(record: AssessedReport | RuleEvent) -> list[Point]:

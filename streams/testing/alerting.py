@@ -3,7 +3,6 @@ near now, clock ticks sent to a station's partition, and the notifications a rec
 
 from __future__ import annotations
 
-import json
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Any
 
 from kafka import KafkaProducer
 
+from alerts.records import TickCommand, encode
 from stations.formats.report import Reading, Report
 from streams.agents.alert import Partitioning
 from streams.testing.receivers import HttpReceiver, RecordedRequest, SmtpReceiver
@@ -89,7 +89,7 @@ def tick(bootstrap: str, topic: str, station: str, at: float, partitions: int) -
     )
     producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
     try:
-        body = json.dumps({"kind": "tick", "at": at}).encode()
+        body = encode(TickCommand(at=at))
         producer.send(topic, value=body, partition=partition).get(timeout=30)
     finally:
         producer.close()

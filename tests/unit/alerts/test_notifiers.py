@@ -7,12 +7,12 @@ exercised against local servers in tests/integration/test_notifiers.py.
 from __future__ import annotations
 
 import base64
-import dataclasses
 import hashlib
 import hmac
 import logging
 import urllib.parse
 
+import msgspec
 import pytest
 
 from alerts.channels import (
@@ -23,14 +23,14 @@ from alerts.channels import (
     WeComChannel,
     describe,
 )
-from alerts.notifiers import (
-    Delivery,
+from alerts.errors import (
+    AlertsError,
     DeliveryError,
-    Notifier,
-    Notifiers,
-    dingtalk_sign,
-    dingtalk_signed_url,
+    PermanentDeliveryError,
+    TemporaryDeliveryError,
 )
+from alerts.notifiers import Notifier, Notifiers, dingtalk_sign, dingtalk_signed_url
+from alerts.records import ChannelDelivery
 
 MESSAGE = Message(
     key="TH-0001:TP:2021-04-01T08:00",
@@ -78,11 +78,11 @@ class ScriptedNotifiers(Notifiers):
 
 
 def retryable(reason: str = "HTTP 503: busy") -> DeliveryError:
-    return DeliveryError("webhook:https://hooks.example.cn/alerts", reason, retryable=True)
+    return TemporaryDeliveryError("webhook:https://hooks.example.cn/alerts", reason)
 
 
 def permanent(reason: str = "HTTP 400: bad request") -> DeliveryError:
-    return DeliveryError("webhook:https://hooks.example.cn/alerts", reason, retryable=False)
+    return PermanentDeliveryError("webhook:https://hooks.example.cn/alerts", reason)
 
 
 # --- DingTalk signing ------------------------------------------------------------------------
@@ -128,7 +128,7 @@ async def test_retries_back_off_exponentially_up_to_the_cap_then_give_up() -> No
     delivery = await notifiers.deliver("duty-desk", CHANNEL, MESSAGE)
     assert notifiers.delays == [0.5, 1.0, 2.0, 3.0, 3.0]  # no wait after the last attempt
     assert scripted.sends == 6
-    assert delivery == Delivery(
+    assert delivery == ChannelDelivery(
         receiver="duty-desk",
         channel="webhook:https://hooks.example.cn/alerts",
         key=MESSAGE.key,
@@ -216,8 +216,8 @@ def test_attempts_must_be_positive() -> None:
 
 
 def test_delivery_is_frozen_and_serializable() -> None:
-    delivery = Delivery("duty-desk", "wecom:https://qyapi.weixin.qq.com/x", "k", True, 1)
-    assert delivery.to_dict() == {
+    delivery = ChannelDelivery("duty-desk", "wecom:https://qyapi.weixin.qq.com/x", "k", True, 1)
+    assert msgspec.to_builtins(delivery) == {
         "receiver": "duty-desk",
         "channel": "wecom:https://qyapi.weixin.qq.com/x",
         "key": "k",
@@ -225,13 +225,13 @@ def test_delivery_is_frozen_and_serializable() -> None:
         "attempts": 1,
         "error": None,
     }
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(AttributeError):
         delivery.ok = False  # type: ignore[misc]
 
 
 def test_delivery_error_names_the_channel_and_strips_query_strings() -> None:
     channel = WeComChannel(url="https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=abc-123")
-    error = DeliveryError(
+    error = DeliveryError.of(
         describe(channel),
         "connection error: cannot reach "
         "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=abc-123 (refused)",
@@ -240,4 +240,7 @@ def test_delivery_error_names_the_channel_and_strips_query_strings() -> None:
     assert str(error).startswith("wecom:https://qyapi.weixin.qq.com/cgi-bin/webhook/send: ")
     assert "abc-123" not in str(error)
     assert "(refused)" in str(error)
-    assert error.retryable is True
+    assert error.retryable is True and isinstance(error, TemporaryDeliveryError)
+    assert isinstance(error, AlertsError)
+    refused = DeliveryError.of(describe(channel), "robot errcode 93000", retryable=False)
+    assert isinstance(refused, PermanentDeliveryError) and refused.retryable is False

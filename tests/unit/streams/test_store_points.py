@@ -109,31 +109,36 @@ def test_event_point_and_bad_documents() -> None:
 
 
 def test_alert_changes_and_deliveries_become_points() -> None:
-    from alerts.lifecycle import Policy, StationAlerts
+    from pathlib import Path
+
     from streams.store.points import alert_points
 
-    state = StationAlerts("SH-CJ-009", "太浦河桥", "SH", ["SH", "JS", "TBA"], interval=14400.0)
-    at = datetime(2026, 11, 20, 8, tzinfo=UTC)
-    event = {
-        "kind": "breach", "rule": "tpq-tp", "parameter": "tp", "observed": 0.3, "limit": 0.15,
-        "severity": "warning", "jurisdictions": ["SH", "JS", "TBA"],
-        "observed_at": at.isoformat(), "since": at.isoformat(), "message": "太浦河桥 总磷 0.3",
-    }  # fmt: skip
-    report = {"observed_at": at.isoformat(), "values": {}, "events": [event]}
-    changes = state.evaluation(report, at.timestamp(), Policy())
-    doc = {"kind": "changes", "station": "SH-CJ-009", "changes": [c.to_doc() for c in changes]}
-    (line,) = line_protocol(alert_points(doc))
-    assert line.startswith("alerts,change=firing,jurisdiction=SH,parameter=tp,rule=tpq-tp,")
-    assert "station_name=太浦河桥" in line and "tier=1i" in line and "observed=0.3" in line
-    assert line.endswith(f" {int(at.timestamp())}")
+    messages = Path(__file__).parents[2] / "data" / "messages" / "alerts"
 
-    delivery = {
-        "kind": "delivery", "station": "SH-CJ-009", "receiver": "sh-t1", "ok": False,
-        "changes": [changes[0].id], "title": "【告警】太浦河桥", "at": at.isoformat(),
-        "deliveries": [{"attempts": 4, "error": "webhook:http://x/: HTTP 500"}],
-    }  # fmt: skip
-    (line,) = line_protocol(alert_points(delivery))
+    def lines_of(name: str) -> list[str]:
+        return line_protocol(alert_points(json.loads((messages / name).read_bytes())))
+
+    class_line, tp_line = lines_of("changes-firing.json")
+    assert tp_line.startswith("alerts,change=firing,jurisdiction=SH,parameter=tp,rule=tpq-tp,")
+    assert (
+        "station_name=太浦河桥" in tp_line and "tier=1i" in tp_line and "observed=0.31" in tp_line
+    )
+    assert 'state="firing"' in tp_line and "notified=true" in tp_line
+    at = json.loads((messages / "changes-firing.json").read_bytes())["changes"][1]["at"]
+    assert tp_line.endswith(f" {int(datetime.fromisoformat(at).timestamp())}")  # its time, in s
+    assert class_line.startswith("alerts,change=firing,jurisdiction=SH,parameter=class,")
+    (late,) = lines_of("changes-unsuppressed.json")  # firing-unsuppressed is a firing
+    assert late.startswith("alerts,change=firing,") and "SH-CJ-011" in late
+    assert all(
+        line.startswith("alerts,change=escalated,") for line in lines_of("changes-escalated.json")
+    )
+
+    (line,) = lines_of("delivery-failed.json")
     assert line.startswith("alert_deliveries,ok=false,receiver=sh-t1,station=SH-CJ-009 ")
-    assert "attempts=4i" in line and "HTTP 500" in line
-    with pytest.raises(PointError, match="alert document: KeyError"):
+    assert "attempts=2i" in line and "connection error" in line
+    (line,) = lines_of("delivery-ok.json")
+    assert line.startswith("alert_deliveries,ok=true,receiver=js-t1,") and 'errors=""' in line
+    with pytest.raises(PointError, match="alert document: Object missing required field"):
         alert_points({"kind": "changes"})
+    with pytest.raises(PointError, match=r"alert document: .* at `\$.kind`"):
+        alert_points({"kind": "change"})
