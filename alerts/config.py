@@ -44,17 +44,13 @@ from alerts.configfile import (
     context,
     where,
 )
-from stations.errors import ConfigError
+from alerts.errors import AlertsConfigError
 from stations.jurisdictions import Jurisdiction
 from stations.schema import Spec
 from stations.yamlsource import YamlSource
 
 #: The alerts configuration shipped in the package (local receivers, on duty all the time).
 DEFAULT_ALERTS = Path(__file__).parent / "data" / "alerts.yaml"
-
-
-class AlertsConfigError(ConfigError):
-    """The alerts configuration (alerts.yaml) is invalid."""
 
 
 @dataclass(frozen=True)

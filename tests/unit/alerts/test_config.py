@@ -17,6 +17,7 @@ from alerts.config import (
     Timing,
     load_alerts_config,
 )
+from alerts.errors import AlertsError
 from stations.errors import ConfigError
 from stations.jurisdictions import Jurisdiction
 
@@ -68,6 +69,8 @@ def problems_of(text: str, environ: dict[str, str] | None = None) -> list[tuple[
     with pytest.raises(AlertsConfigError) as caught:
         load(text, environ)
     assert all(problem.path == "alerts.yaml" for problem in caught.value.problems)
+    # one error, under both roots: the stations' ConfigError (file and line) and the alerts' tree
+    assert isinstance(caught.value, ConfigError) and isinstance(caught.value, AlertsError)
     return [(problem.line, problem.message) for problem in caught.value.problems]
 
 
