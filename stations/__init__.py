@@ -8,7 +8,8 @@ Rooms::
     (top)          parameters, jurisdictions, station, registry (data/stations.yaml), schema
                    (the building blocks of the config files' pydantic models), yamlsource (a
                    YAML file validated against its model, every problem with its line),
-                   errors (below)
+                   errors (below), sharing (data/sharing.yaml: which data each party sees,
+                   at what granularity and delay)
     formats/       report (schema 1), hj212 (HJ 212-2017 codec), cnemc (published results),
                    history (published results as station reports, ``basin import``)
     quality/       checks (QARTOD-style, numpy), newest (their newest-value twins),
@@ -25,7 +26,8 @@ Exceptions (``stations.errors``)::
     ├── ConfigError               a YAML file is wrong; .problems: every (path, line, message)
     │   ├── RegistryError         stations.yaml
     │   ├── QCConfigError         qc.yaml
-    │   └── RuleConfigError       rules.yaml
+    │   ├── RuleConfigError       rules.yaml
+    │   └── SharingError          sharing.yaml (the data-sharing list)
     ├── UnknownStationError       a station id, name or MN not in the registry
     ├── UnitError                 an unknown unit for a parameter, or an unknown parameter
     ├── ClassificationError       a value or water body GB 3838 cannot class

@@ -44,6 +44,10 @@ class RuleConfigError(ConfigError):
     """The breach rules (rules.yaml) are invalid."""
 
 
+class SharingError(ConfigError):
+    """The data-sharing list (sharing.yaml) is invalid, or has no list for the year asked."""
+
+
 class UnitError(StationsError):
     """A unit is not known for a parameter, or a parameter key is not known."""
 
