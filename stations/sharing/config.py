@@ -127,11 +127,11 @@ def _refs(value: Any, check: Callable[[str], str | None]) -> tuple[str, ...]:
     found = Problems()
     for index, item in enumerate(value):
         if not isinstance(item, str) or not item.strip():
-            found.add("expected a name, not empty", at=(index,))
+            found.add("expected a name, not empty", loc=(index,))
         elif item in value[:index]:
-            found.add(f"{item!r} is listed twice", at=(index,))
+            found.add(f"{item!r} is listed twice", loc=(index,))
         elif (message := check(item)) is not None:
-            found.add(message, at=(index,))
+            found.add(message, loc=(index,))
     found.raise_any()
     return value
 
@@ -161,8 +161,19 @@ def _everyone_alone(parties: tuple[str, ...]) -> tuple[str, ...]:
     return parties
 
 
-#: Station ids or selectors; stations are checked against the registry by the item.
-StationRefs = Annotated[tuple[str, ...], PlainValidator(lambda v: _refs(v, lambda _: None))]
+def _stations(value: Any, info: ValidationInfo) -> tuple[str, ...]:
+    registry: Registry = (info.context or {})["registry"]
+
+    def known(ref: str) -> str | None:
+        if ref in registry or ref in _SELECTOR_NAMES:
+            return None
+        return f"unknown station {ref!r} (not in the registry; selectors: {_SELECTORS})"
+
+    return _refs(value, known)
+
+
+#: Station ids (in the registry) or selectors.
+StationRefs = Annotated[tuple[str, ...], PlainValidator(_stations)]
 DataRefs = Annotated[
     tuple[str, ...], PlainValidator(lambda v: _refs(v, _data_name)), non_empty("list some data")
 ]
@@ -187,19 +198,13 @@ class ItemSpec(Spec):
     note: Text | None = None
 
     @model_validator(mode="after")
-    def _consistent(self, info: ValidationInfo) -> Self:
+    def _averaged(self) -> Self:
         found = Problems()
-        registry: Registry = (info.context or {})["registry"]
-        for key in ("stations", "excluding"):
-            for index, ref in enumerate(getattr(self, key)):
-                if ref not in registry and ref not in _SELECTOR_NAMES:
-                    message = f"unknown station {ref!r} (not in the registry; selectors: "
-                    found.add(f"{message}{_SELECTORS})", loc=(key,), at=(key, index))
         if self.granularity is not Granularity.REALTIME:
             for index, name in enumerate(self.data):
                 if name in NOT_AVERAGED:
-                    message = f"{name} cannot be averaged: share it in real time (with a delay)"
-                    found.add(message, loc=("data",), at=("data", index))
+                    message = f"{name} is not averaged: share it in real time (delayed or not)"
+                    found.add(message, loc=("data", index))
         found.raise_any()
         return self
 
@@ -209,8 +214,10 @@ class ItemSpec(Spec):
         """The owner's stations the item selects, in registry order; problems into ``found``
         (``where``: the item's place in the value being validated)."""
         owned = [s for s in registry if s.jurisdiction is owner]
+        elsewhere = False
 
         def resolve(key: str) -> set[str]:
+            nonlocal elsewhere
             chosen: set[str] = set()
             for index, ref in enumerate(getattr(self, key)):
                 if ref in _SELECTOR_NAMES:
@@ -218,14 +225,15 @@ class ItemSpec(Spec):
                     continue
                 station = registry.get(ref)
                 if station.jurisdiction is not owner:
-                    message = f"station {ref} is {station.jurisdiction}'s: list it under it"
-                    found.add(message, loc=(*where, key), at=(*where, key, index))
+                    elsewhere = True
+                    message = f"station {ref} belongs to {station.jurisdiction}: list it there"
+                    found.add(message, loc=(*where, key, index))
                 chosen.add(ref)
             return chosen
 
         chosen = resolve("stations") - resolve("excluding")
         stations = [s for s in owned if s.id in chosen]
-        if not stations:
+        if not stations and not elsewhere:
             found.add(f"selects none of {owner}'s stations", loc=(*where, "stations"))
         return stations
 
@@ -259,7 +267,10 @@ class YearSpec(Spec):
     agreed: Text | None = None
     note: Text | None = None
     owners: Annotated[
-        dict[Annotated[Jurisdiction, PlainValidator(_owner)], tuple[ItemSpec, ...]],
+        dict[
+            Annotated[Jurisdiction, PlainValidator(_owner)],
+            Annotated[tuple[ItemSpec, ...], non_empty("list the owner's items, or leave it out")],
+        ],
         non_empty("list the items of at least one owner"),
     ]
 
@@ -273,16 +284,17 @@ class YearSpec(Spec):
                 where = ("owners", owner.value, index)
                 stations = item.selection(owner, registry, found, where)
                 selections.append(stations)
-                if owner in item.parties(owner) and EVERYONE not in item.shared_with:
+                if owner.value in item.shared_with:
+                    at = item.shared_with.index(owner.value)
                     message = f"{owner} sees its own data in full: do not share with it"
-                    found.add(message, loc=(*where, "shared_with"))
+                    found.add(message, loc=(*where, "shared_with", at))
                 for at, name in enumerate(item.data):
                     if name == ALL_PARAMETERS or not stations:
                         continue
                     if not any(name in item.data_of(s) for s in stations):
                         what = "has a class" if name == CLASS else f"measures {name}"
                         message = f"none of the selected stations {what}"
-                        found.add(message, loc=(*where, "data"), at=(*where, "data", at))
+                        found.add(message, loc=(*where, "data", at))
             _clashes(owner, items, selections, found)
         found.raise_any()
         return self
@@ -342,7 +354,7 @@ def _clashes(
         here, there = (terms(*_terms(items[n])) for n in (later, earlier))
         message = f"shares {station_id} {data}{more} with {parties} as {here}, but item "
         found.add(
-            f"{message}{earlier + 1} as {there}",
+            f"{message}{earlier + 1} shares it as {there}",
             loc=("owners", owner.value, later),
             first=("owners", owner.value, earlier),
         )
