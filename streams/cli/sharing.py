@@ -137,14 +137,16 @@ def _count(stations: int) -> str:
 
 def _rows(grants: tuple[Grant, ...]) -> list[list[Grant]]:
     """Grants of one station on the same terms and basis together, in the grants' order."""
-
-    def terms(grant: Grant) -> tuple[Any, ...]:
-        return (grant.station, grant.granularity, grant.delay_hours, grant.basis, grant.line)
-
     rows: dict[tuple[Any, ...], list[Grant]] = {}
     for grant in grants:
-        rows.setdefault(terms(grant), []).append(grant)
+        key = (grant.station, grant.granularity, grant.delay_hours, grant.basis)
+        rows.setdefault(key, []).append(grant)
     return list(rows.values())
+
+
+def _lines(rows: list[Grant]) -> list[int]:
+    """The lines of the items a row comes from."""
+    return sorted({grant.line for grant in rows if grant.line is not None})
 
 
 def _row(registry: Registry, rows: list[Grant]) -> dict[str, Any]:
@@ -156,7 +158,7 @@ def _row(registry: Registry, rows: list[Grant]) -> dict[str, Any]:
         "granularity": first.granularity.value,
         "delay_hours": first.delay_hours,
         "basis": first.basis.value,
-        "line": first.line,
+        "lines": _lines(rows),
     }
 
 
@@ -165,9 +167,10 @@ def _cells(registry: Registry, rows: list[Grant]) -> tuple[str, ...]:
     station = registry.get(first.station)
     data = [grant.data for grant in rows]
     shown = "all" if tuple(data) == station_data(station) else ", ".join(data)
+    lines = _lines(rows)
     by = {
         Basis.OWN: "own station",
         Basis.CROSS_BOUNDARY: "cross-boundary section",
-        Basis.LIST: f"list, line {first.line}",
+        Basis.LIST: f"list, line{'s' if len(lines) > 1 else ''} {', '.join(map(str, lines))}",
     }[first.basis]
     return (station.id, station.name, shown, first.terms, by)

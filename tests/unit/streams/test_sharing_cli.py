@@ -40,7 +40,7 @@ def test_check_the_shipped_list() -> None:
     assert result.exit_code == 0, result.output
     assert result.output == (
         f"{DEFAULT_SHARING}: 2021: 12 items OK (JS 3, ZJ 3, SH 3, AH 2, TBA 1); EXAMPLE list, "
-        "9 items with fields to confirm; stations received from others: "
+        "8 items with fields to confirm; stations received from others: "
         "JS 36, ZJ 43, SH 69, AH 41, TBA 88\n"
     )
 
@@ -127,6 +127,25 @@ def test_show_json_lists_every_grant_by_owner() -> None:
     assert js["JS-TH-028"]["name"] == "西山" and js["JS-TH-028"]["basis"] == "list"
     own = document["from"][0]["rows"]
     assert len(own) == 31 and {row["basis"] for row in own} == {"own"}
+    assert js["JS-TH-028"]["lines"] == [line_in(DEFAULT_SHARING, "- stations: lake")]
+
+
+def test_show_merges_the_items_that_share_a_station_on_the_same_terms() -> None:
+    result = run(["sharing", "show", "--party", "TBA"])
+    assert result.exit_code == 0, result.output
+    rows = {line.split("\t")[0]: line.split("\t") for line in result.output.splitlines()}
+    lake, every = (
+        line_in(DEFAULT_SHARING, "- stations: lake"),
+        line_in(DEFAULT_SHARING, "- stations: all"),
+    )
+    # 西山: its nutrients by JS's lake item, the rest by the item for TBA, both in real time
+    assert rows["JS-TH-028"] == [
+        "JS-TH-028",
+        "西山",
+        "all",
+        "real time at once",
+        f"list, lines {lake}, {every}",
+    ]
 
 
 def test_show_refuses_an_unknown_party_and_a_missing_year() -> None:
