@@ -281,3 +281,12 @@ def test_a_file_that_is_not_a_list_at_all(tmp_path: Path, shipped_registry: Regi
         f"{path}:1: version: 2 is outside 1..1",
         f"{path}:2: years: give one year's list",
     ]
+
+
+def test_the_example_in_the_docs_loads(shipped_registry: Registry) -> None:
+    docs = Path(__file__).resolve().parents[4] / "docs" / "sharing.md"
+    example = docs.read_text(encoding="utf-8").split("```yaml\n")[1].split("```")[0]
+    sharing = load_sharing("sharing.md", registry=shipped_registry, text=example)
+    river = sharing.audience("JS-TH-001", "tp")
+    assert river[Jurisdiction.AH].terms == "daily means after 24 h"
+    assert Jurisdiction.AH not in sharing.audience("JS-TH-021", "tp")  # excluded
