@@ -34,6 +34,8 @@ from kafka.admin import KafkaAdminClient, NewTopic
 
 from stations.assessment import Assessor, History
 from stations.formats import hj212
+from stations.formats.records import encode
+from stations.formats.report import from_json
 from stations.quality.limits import load_qc_limits
 from stations.registry import load_registry
 from stations.rules.config import load_rules
@@ -51,7 +53,7 @@ def ten_parameter_reports(count: int, seed: int) -> list[tuple[bytes, bytes]]:
     out: list[tuple[bytes, bytes]] = []
     budget = count * 2
     for emission in simulate(registry, count=budget, seed=seed, faults=FaultRates(), start=start):
-        if emission.key is not None and len(json.loads(emission.value)["values"]) == 10:
+        if emission.key is not None and len(from_json(emission.value).readings) == 10:
             out.append((emission.key, emission.value))
             if len(out) == count:
                 return out
@@ -107,9 +109,9 @@ def check_path() -> Callable[[Any], None]:
         key = report.station.encode()
         source = f"{record.topic}[{record.partition}]@{record.offset}"
         outcome = assessor.assess(report, History.from_json(table.get(key)), source)
-        json.dumps(outcome.assessed, ensure_ascii=False).encode()
+        encode(outcome.assessed)
         for event in outcome.events:
-            json.dumps(event, ensure_ascii=False).encode()
+            encode(event)
         table[key] = outcome.history.to_json()
 
     return handle

@@ -17,7 +17,6 @@ Prints points/s of both and the ratio (b)/(a).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -33,18 +32,21 @@ from influxdb_client import InfluxDBClient, WriteOptions, WritePrecision
 from kafka.admin import KafkaAdminClient, NewTopic
 
 from stations.formats import hj212
+from stations.formats.assessed import AssessedReport
+from stations.formats.records import encode
 from stations.registry import load_registry
+from stations.rules.events import RuleEvent
 from stations.simulation.faults import FaultRates
 from stations.simulation.model import simulate
 from streams.settings import Settings
-from streams.store.points import document_points, line_protocol
+from streams.store.points import line_protocol, record_points
 from streams.testing.pipeline import expected_outcome
 from streams.topics import publish_all
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-def documents(count: int, seed: int) -> list[dict]:
+def documents(count: int, seed: int) -> list[AssessedReport | RuleEvent]:
     start = datetime(2021, 4, 1, tzinfo=hj212.BEIJING)
     emissions = simulate(load_registry(), count=count, seed=seed, faults=FaultRates(), start=start)
     return list(expected_outcome([(e.key, e.value) for e in emissions])["docs"])
@@ -79,7 +81,11 @@ def baseline(client: InfluxDBClient, org: str, name: str, lines: list[str]) -> f
 
 
 def through_store(
-    settings: Settings, client: InfluxDBClient, name: str, docs: list[dict], points: int
+    settings: Settings,
+    client: InfluxDBClient,
+    name: str,
+    docs: list[AssessedReport | RuleEvent],
+    points: int,
 ) -> float:
     prefix = f"bench-store-{uuid.uuid4().hex[:8]}"
     topics = {k: f"{prefix}.{k}" for k in ("raw", "assessed", "rejected", "breaches", "alerts")}
@@ -116,9 +122,9 @@ def through_store(
             else:
                 raise SystemExit("the store worker did not start")
             assessed = [
-                (d["station"].encode(), json.dumps(d).encode()) for d in docs if "rule" not in d
+                (d.station.encode(), encode(d)) for d in docs if isinstance(d, AssessedReport)
             ]
-            events = [(d["station"].encode(), json.dumps(d).encode()) for d in docs if "rule" in d]
+            events = [(d.station.encode(), encode(d)) for d in docs if isinstance(d, RuleEvent)]
             started = time.perf_counter()
             publish_all(settings.kafka_bootstrap_servers, topics["assessed"], assessed)
             publish_all(settings.kafka_bootstrap_servers, topics["breaches"], events)
@@ -139,7 +145,7 @@ def main() -> None:
     args = parser.parse_args()
     settings = Settings()
     docs = documents(args.count, args.seed)
-    lines = [line for doc in docs for line in line_protocol(document_points(doc))]
+    lines = [line for doc in docs for line in line_protocol(record_points(doc))]
     client = InfluxDBClient(
         url=settings.influx_url,
         token=settings.influx_token_value(),

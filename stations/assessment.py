@@ -2,9 +2,10 @@
 classify under GB 3838-2002, evaluate the breach rules. Pure: the stream agent keeps the
 per-station :class:`History` in a table and calls :class:`Assessor`.
 
-Every raw message ends either as an :class:`Outcome` (an assessed report plus breach and recovery
-events) or as a :class:`~stations.formats.report.ReportError` whose ``reason`` is one of
-:data:`REJECT_REASONS`.
+Every raw message ends either as an :class:`Outcome` (an
+:class:`~stations.formats.assessed.AssessedReport` carrying its
+:class:`~stations.rules.events.RuleEvent` s) or as a :class:`~stations.formats.report.ReportError`
+whose ``reason`` is one of :data:`REJECT_REASONS`.
 """
 
 from __future__ import annotations
@@ -14,17 +15,18 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from stations import parameters
-from stations.errors import UnitError
+from stations.errors import StationsError, UnitError
 from stations.formats import hj212
+from stations.formats.assessed import AssessedReport, AssessedValue
 from stations.formats.report import Report, ReportError, from_hj212, from_json
 from stations.quality.checks import QCFlag
 from stations.quality.limits import CheckConfig, QCLimits
 from stations.quality.screening import screen_value
 from stations.registry import Registry
-from stations.rules.engine import Breach, Observation, Pending, Recovery, RuleSet, evaluate
+from stations.rules.engine import Observation, RuleSet, evaluate
+from stations.rules.events import RuleEvent
 from stations.standard.gb3838 import CLASS_NAMES, classify_report, is_classed, value_class
 from stations.station import Station, StationKind
 
@@ -102,19 +104,23 @@ class History:
         return out
 
 
-class Replay(Exception):
+class Replay(StationsError):
     """The message was processed before (its effect is in the history): a redelivery after a
     restart, not a duplicate report. Its outputs were written before the history was."""
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """What an accepted report produced: the assessed document, rule events, the new history."""
+    """What an accepted report produced: the assessed report (its ``events`` are the rule events
+    of this result) and the new history."""
 
     station: Station
-    assessed: dict[str, Any]
-    events: list[dict[str, Any]]
+    assessed: AssessedReport
     history: History
+
+    @property
+    def events(self) -> tuple[RuleEvent, ...]:
+        return self.assessed.events
 
 
 class Assessor:
@@ -195,7 +201,7 @@ class Assessor:
         latest = history.latest
         late = latest is not None and moment < latest
         past = history.before(moment) if late else history
-        values: dict[str, dict[str, Any]] = {}
+        values: dict[str, AssessedValue] = {}
         canonical: dict[str, float] = {}
         flags: dict[str, int] = {}
         good: dict[str, float | None] = {}
@@ -218,98 +224,71 @@ class Assessor:
             if value is not None:
                 canonical[name] = value
             good[name] = value if screening.usable else None
-            values[name] = {
-                "value": value,
-                "unit": parameters.get(name).unit,
-                "flag": reading.flag,
-                "qc": int(screening.flag),
-                "reasons": list(screening.reasons),
-            }
+            values[name] = AssessedValue(
+                value=value,
+                unit=parameters.get(name).unit,
+                flag=reading.flag,
+                qc=screening.flag,
+                reasons=tuple(screening.reasons),
+                water_class=self._value_class(station, name, value if screening.usable else None),
+            )
             spike = screening.previous_spike
             if not late and spike in (QCFlag.SUSPECT, QCFlag.FAIL) and history.flags.get(name):
                 # The spike test judges the previous value only now: keep the verdict in history.
                 previous = history.flags[name]
                 if previous[-1] == QCFlag.GOOD:
                     previous[-1] = int(spike)
-        assessed = self._document(report, station, values, good, late)
         history.seen[moment] = source
-        events: list[dict[str, Any]] = []
+        events: list[RuleEvent] = []
         if not late:
             history.append(moment, canonical, flags)
         history.trim(self.history_size, self.seen_size)
         if not late:
-            events = [
-                event_document(e) for e in evaluate(station, history.observations(), self.rules)
-            ]
+            events = evaluate(station, history.observations(), self.rules)
         # The evaluation's rule events travel with the report too: the alert agent reads one
         # ordered stream per station and groups the events of one evaluation into one message.
-        assessed["events"] = events
-        return Outcome(station, assessed, events, history)
+        assessed = self._assessed(report, station, values, good, late, tuple(events))
+        return Outcome(station, assessed, history)
 
-    def _document(
+    @staticmethod
+    def _value_class(station: Station, name: str, good: float | None) -> int | None:
+        """The class of a QC-good value of a classed parameter at a water-quality station."""
+        body = station.water_body
+        classed = station.kind is StationKind.WATER_QUALITY and is_classed(name, body)
+        return value_class(name, good, body) if classed and good is not None else None
+
+    def _assessed(
         self,
         report: Report,
         station: Station,
-        values: dict[str, dict[str, Any]],
+        values: dict[str, AssessedValue],
         good: Mapping[str, float | None],
         late: bool,
-    ) -> dict[str, Any]:
-        body = station.water_body
-        for name, entry in values.items():
-            value = good.get(name)
-            classed = station.kind is StationKind.WATER_QUALITY and is_classed(name, body)
-            if classed and value is not None:
-                entry["class"] = value_class(name, value, body)
-        doc: dict[str, Any] = {
-            "schema": 1,
-            "station": station.id,
-            "station_name": station.name,
-            "jurisdiction": str(station.jurisdiction),
-            "basin": station.basin,
-            "water_body": str(body),
-            "kind": str(station.kind),
-            "observed_at": report.observed_at.isoformat(),
-            "received_at": report.received_at.isoformat(),
-            "source": report.source,
-            "late": late,
-            "values": values,
-            "class": None,
-            "class_name": None,
-            "limiting": [],
-            "target_class": station.target_class,
-            "target_met": None,
-        }
+        events: tuple[RuleEvent, ...],
+    ) -> AssessedReport:
+        cls: int | None = None
+        limiting: tuple[str, ...] = ()
         if station.kind is StationKind.WATER_QUALITY:
-            result = classify_report(good, body)
-            doc["class"] = result.cls
-            doc["class_name"] = CLASS_NAMES.get(result.cls) if result.cls else None
-            doc["limiting"] = list(result.limiting)
-            if result.cls is not None and station.target_class is not None:
-                doc["target_met"] = result.cls <= station.target_class
-        return doc
-
-
-EVENT_KINDS = {Breach: "breach", Pending: "pending", Recovery: "recovery"}
-
-
-def event_document(event: Breach | Pending | Recovery) -> dict[str, Any]:
-    """A rule event as it goes to ``wq.breaches``; ``id`` is stable across replays."""
-    kind = EVENT_KINDS[type(event)]
-    doc: dict[str, Any] = {
-        "id": f"{event.station_id}:{event.rule_id}:{kind}:{event.observed_at.isoformat()}",
-        "kind": kind,
-        "station": event.station_id,
-        "station_name": event.station_name,
-        "rule": event.rule_id,
-        "parameter": event.parameter,
-        "observed": event.observed,
-        "limit": event.limit,
-        "severity": str(event.severity),
-        "jurisdictions": [str(j) for j in event.jurisdictions],
-        "observed_at": event.observed_at.isoformat(),
-        "message": event.message,
-    }
-    if isinstance(event, Breach):
-        doc["since"] = event.since.isoformat()
-        doc["statistic"] = event.statistic
-    return doc
+            result = classify_report(good, station.water_body)
+            cls, limiting = result.cls, tuple(result.limiting)
+        return AssessedReport(
+            station=station.id,
+            station_name=station.name,
+            jurisdiction=station.jurisdiction,
+            basin=station.basin,
+            water_body=station.water_body,
+            kind=station.kind,
+            observed_at=report.observed_at,
+            received_at=report.received_at,
+            source=report.source,
+            late=late,
+            values=values,
+            water_class=cls,
+            class_name=CLASS_NAMES.get(cls) if cls else None,
+            limiting=limiting,
+            target_class=station.target_class,
+            target_met=None
+            if cls is None or station.target_class is None
+            else cls <= station.target_class,
+            events=events,
+        )

@@ -48,6 +48,15 @@ class SharingError(ConfigError):
     """The data-sharing list (sharing.yaml) is invalid, or has no list for the year asked."""
 
 
+class MessageError(StationsError):
+    """A message does not decode into its record (:mod:`stations.formats.records`): it is not a
+    JSON object (``undecodable``) or a field breaks the record; the text names the field."""
+
+    def __init__(self, message: str, *, undecodable: bool = False) -> None:
+        super().__init__(message)
+        self.undecodable = undecodable
+
+
 class UnitError(StationsError):
     """A unit is not known for a parameter, or a parameter key is not known."""
 

@@ -12,16 +12,16 @@ published); ``flag`` is the HJ 212 value flag (N normal, M maintenance, ...). Pu
 
 from __future__ import annotations
 
-import json
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Literal
+
+import msgspec
 
 from stations import parameters
-from stations.errors import StationsError, UnitError, UnknownStationError
+from stations.errors import MessageError, StationsError, UnitError, UnknownStationError
 from stations.formats.hj212 import Packet
+from stations.formats.records import AwareDatetime, Hj212Flag, Name, Record, decode, encode
 from stations.registry import Registry
 
 SCHEMA = 1
@@ -35,104 +35,44 @@ class ReportError(StationsError):
         self.reason = reason
 
 
-@dataclass(frozen=True, slots=True)
-class Reading:
+class Reading(msgspec.Struct, frozen=True):
     """One parameter's value as reported, in the unit the sender gave."""
 
     value: float | None
     unit: str
-    flag: str = "N"
+    flag: Hj212Flag = "N"
+
+    def __post_init__(self) -> None:
+        if self.value is not None and not math.isfinite(self.value):
+            raise ValueError(f"value {self.value} is not finite")
 
 
-@dataclass(frozen=True, slots=True)
-class Report:
-    station: str
-    observed_at: datetime
-    received_at: datetime
-    source: str
-    readings: Mapping[str, Reading] = field(default_factory=dict)
-    schema: int = SCHEMA
+class Report(Record, frozen=True, kw_only=False, tag_field="schema", tag=SCHEMA):
+    """A station report (``schema`` 1 on the wire); ``readings`` are its ``values``."""
+
+    station: Name
+    observed_at: AwareDatetime
+    received_at: AwareDatetime
+    source: Name
+    readings: dict[str, Reading] = msgspec.field(default_factory=dict, name="values")
 
     def to_json(self) -> bytes:
-        doc = {
-            "schema": self.schema,
-            "station": self.station,
-            "observed_at": self.observed_at.isoformat(),
-            "received_at": self.received_at.isoformat(),
-            "source": self.source,
-            "values": {
-                key: {"value": r.value, "unit": r.unit, "flag": r.flag}
-                for key, r in self.readings.items()
-            },
-        }
-        return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        return encode(self)
+
+
+class _Schema(msgspec.Struct):
+    """What a report must say first: its schema (a record's tag may be left out, this not)."""
+
+    schema: Literal[1]
 
 
 def from_json(raw: bytes) -> Report:
     """Decode and check a schema-1 report; ReportError names the field that is wrong."""
     try:
-        doc = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ReportError("undecodable", f"not UTF-8 JSON: {exc}") from exc
-    if not isinstance(doc, dict):
-        raise ReportError("undecodable", f"expected a JSON object, got {type(doc).__name__}")
-    return from_dict(doc)
-
-
-def from_dict(doc: Mapping[str, Any]) -> Report:
-    schema = doc.get("schema")
-    if schema != SCHEMA:
-        raise ReportError("invalid", f"field 'schema' must be {SCHEMA}, got {schema!r}")
-    station = doc.get("station")
-    if not isinstance(station, str) or not station:
-        raise ReportError("invalid", "field 'station' is missing or not a non-empty string")
-    source = doc.get("source")
-    if not isinstance(source, str) or not source:
-        raise ReportError("invalid", "field 'source' is missing or not a non-empty string")
-    values = doc.get("values")
-    if not isinstance(values, dict):
-        raise ReportError("invalid", "field 'values' must be an object of parameter readings")
-    readings = {key: _reading(key, item) for key, item in values.items()}
-    return Report(
-        station=station,
-        observed_at=_time(doc, "observed_at"),
-        received_at=_time(doc, "received_at"),
-        source=source,
-        readings=readings,
-    )
-
-
-def _time(doc: Mapping[str, Any], name: str) -> datetime:
-    text = doc.get(name)
-    if not isinstance(text, str):
-        raise ReportError("invalid", f"field '{name}' must be an ISO 8601 time string")
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise ReportError("invalid", f"field '{name}': {exc}") from exc
-    if moment.tzinfo is None:
-        raise ReportError("invalid", f"field '{name}' {text!r} has no UTC offset")
-    return moment
-
-
-def _reading(key: str, item: Any) -> Reading:
-    where = f"values.{key}"
-    if not isinstance(item, dict):
-        raise ReportError("invalid", f"field '{where}' must be an object")
-    value = item.get("value")
-    if value is not None:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ReportError("invalid", f"field '{where}.value' must be a number or null")
-        value = float(value)
-        if not math.isfinite(value):
-            raise ReportError("invalid", f"field '{where}.value' is not finite")
-    unit = item.get("unit")
-    if not isinstance(unit, str):
-        raise ReportError("invalid", f"field '{where}.unit' must be a string")
-    flag = item.get("flag", "N")
-    if not isinstance(flag, str) or len(flag) != 1:
-        raise ReportError("invalid", f"field '{where}.flag' must be one HJ 212 flag letter")
-    return Reading(value, unit, flag)
+        decode(raw, _Schema)
+        return decode(raw, Report)
+    except MessageError as exc:
+        raise ReportError("undecodable" if exc.undecodable else "invalid", str(exc)) from exc
 
 
 #: The HJ 212 value field read for each command: real-time data, then the averages of the

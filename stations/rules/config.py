@@ -25,9 +25,9 @@ from stations.rules.engine import (
     LimitRule,
     Persistence,
     RuleSet,
-    Severity,
     TargetClassRule,
 )
+from stations.rules.events import Severity
 from stations.schema import (
     Number,
     Problems,

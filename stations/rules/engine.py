@@ -10,7 +10,8 @@ Rules (loaded by :mod:`stations.rules.config` from ``stations/data/rules.yaml``)
 Only QC-good values (flag 1) feed rules. Persistence keeps one noisy sample from paging anyone:
 either N consecutive results beyond the limit (and N within it to recover), or the mean over a
 time window. :func:`evaluate` is pure and stateless: it replays the history it is given, emits a
-:class:`Breach` for every rule breached at the newest result and a :class:`Recovery` for every rule
+:class:`~stations.rules.events.RuleEvent` of kind breach for every rule breached at the newest
+result, pending for one beyond its limit before persistence is met, and recovery for every rule
 that stopped being breached with it. Every breach names the owner jurisdiction, the other
 jurisdictions of a cross-boundary section, and TBA.
 """
@@ -21,26 +22,17 @@ import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from enum import StrEnum
-from typing import Any, TypeVar
 
 from stations import parameters
 from stations.jurisdictions import Jurisdiction
 from stations.quality.checks import QCFlag
+from stations.rules.events import EventKind, RuleEvent, Severity, Side, event_id
 from stations.standard.gb3838 import ASSESSED, CLASS_NAMES, WaterBody, classify_report
 from stations.station import Station, StationKind
 
 #: The rule id of the target-class rule, and the pseudo parameter it watches.
 TARGET_CLASS_RULE = "target-class"
 CLASS_PARAMETER = "class"
-
-
-class Severity(StrEnum):
-    """How urgent a breach is."""
-
-    INFO = "info"
-    WARNING = "warning"
-    CRITICAL = "critical"
 
 
 @dataclass(frozen=True)
@@ -190,46 +182,6 @@ class Observation:
 
 
 @dataclass(frozen=True)
-class RuleEvent:
-    """What every rule event says: the station, the rule, the newest result and its limit (for
-    the target-class rule value and limit are classes 1..6), who is told, and a message."""
-
-    station_id: str
-    station_name: str
-    rule_id: str
-    parameter: str
-    observed: float
-    limit: float
-    severity: Severity
-    jurisdictions: tuple[Jurisdiction, ...]
-    observed_at: datetime
-    message: str
-
-
-_E = TypeVar("_E", bound=RuleEvent)
-
-
-@dataclass(frozen=True)
-class Breach(RuleEvent):
-    """A rule is breached at the newest result. ``observed`` is the latest value (or the window
-    mean, see ``statistic``); ``since`` is when the breach began."""
-
-    since: datetime
-    statistic: str
-
-
-@dataclass(frozen=True)
-class Pending(RuleEvent):
-    """The newest result is beyond the limit but the rule's persistence is not met yet (e.g. the
-    first of two results in a row): nobody is paged, the alert is pending."""
-
-
-@dataclass(frozen=True)
-class Recovery(RuleEvent):
-    """A rule breached before the newest result is not breached any more."""
-
-
-@dataclass(frozen=True)
 class _Step:
     """One result replayed: whether the rule is in breach after it (``since`` when it began) and
     whether the result itself is beyond the limit."""
@@ -241,11 +193,9 @@ class _Step:
     since: datetime | None
 
 
-def evaluate(
-    station: Station, history: Sequence[Observation], rules: RuleSet
-) -> list[Breach | Pending | Recovery]:
-    """Breaches, pending breaches and recoveries at the newest observation of ``history`` (any
-    order).
+def evaluate(station: Station, history: Sequence[Observation], rules: RuleSet) -> list[RuleEvent]:
+    """Breaches, pending breaches and recoveries (:class:`~stations.rules.events.RuleEvent`) at
+    the newest observation of ``history`` (any order).
 
     A rule is judged only when the newest observation brings a QC-good value for it (for the
     target class: all five assessed parameters good); otherwise nothing changed for that rule.
@@ -254,7 +204,7 @@ def evaluate(
         return []
     ordered = sorted(history, key=lambda obs: obs.observed_at)
     newest = ordered[-1]
-    results: list[Breach | Pending | Recovery] = []
+    results: list[RuleEvent] = []
     for rule in rules.rules_for(station):
         series = _series(station, rule, ordered)
         if not series or series[-1][0] != newest.observed_at:
@@ -264,9 +214,9 @@ def evaluate(
         if last.in_breach and last.beyond:
             results.append(_breach(station, rule, last))
         elif not last.in_breach and len(steps) > 1 and steps[-2].in_breach:
-            results.append(_event(Recovery, station, rule, last, "恢复: "))
+            results.append(_event(EventKind.RECOVERY, station, rule, last, "恢复: "))
         elif last.beyond and not last.in_breach:
-            results.append(_event(Pending, station, rule, last, "待定: "))
+            results.append(_event(EventKind.PENDING, station, rule, last, "待定: "))
         # in breach but this result within the limit: waiting for N good results, nothing new
     return results
 
@@ -364,19 +314,26 @@ def _describe(rule: TargetClassRule | LimitRule, station: Station, observed: flo
     )
 
 
+def _side(rule: TargetClassRule | LimitRule) -> Side:
+    return Side.MIN if isinstance(rule, LimitRule) and rule.min is not None else Side.MAX
+
+
 def _event(
-    kind: type[_E],
+    kind: EventKind,
     station: Station,
     rule: TargetClassRule | LimitRule,
     step: _Step,
     prefix: str = "",
-    **extra: Any,
-) -> _E:
+    since: datetime | None = None,
+    statistic: str | None = None,
+) -> RuleEvent:
     """A rule event of ``kind`` at ``step``; ``prefix`` heads its message."""
-    return kind(
-        station_id=station.id,
+    return RuleEvent(
+        id=event_id(station.id, rule.id, kind, step.at.isoformat()),
+        kind=kind,
+        station=station.id,
         station_name=station.name,
-        rule_id=rule.id,
+        rule=rule.id,
         parameter=_parameter(rule),
         observed=step.observed,
         limit=_limit(rule, station),
@@ -384,11 +341,13 @@ def _event(
         jurisdictions=station.jurisdictions,
         observed_at=step.at,
         message=prefix + _describe(rule, station, step.observed),
-        **extra,
+        since=since,
+        statistic=statistic,
+        side=_side(rule),
     )
 
 
-def _breach(station: Station, rule: TargetClassRule | LimitRule, step: _Step) -> Breach:
+def _breach(station: Station, rule: TargetClassRule | LimitRule, step: _Step) -> RuleEvent:
     assert step.since is not None
     statistic = "latest" if rule.persistence.consecutive else rule.persistence.describe()
-    return _event(Breach, station, rule, step, since=step.since, statistic=statistic)
+    return _event(EventKind.BREACH, station, rule, step, since=step.since, statistic=statistic)

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import msgspec
 import numpy as np
 
 from stations.errors import SimulationError
@@ -186,15 +187,17 @@ class Simulator:
             self.summary.dropped += 1
             return
         if kind == "spike":
-            readings[key] = dataclasses.replace(
+            readings[key] = msgspec.structs.replace(
                 readings[key], value=model.present(key, model.processes[key].spike(rng))
             )
         elif kind == "stuck":
             readings = self._stuck(state, readings)
         elif kind == "maintenance":
-            readings = {k: dataclasses.replace(r, flag="M") for k, r in readings.items()}
+            readings = {k: msgspec.structs.replace(r, flag="M") for k, r in readings.items()}
         elif kind == "wrong_unit":
-            readings[key] = dataclasses.replace(readings[key], unit=faults_.foreign_unit(key, rng))
+            readings[key] = msgspec.structs.replace(
+                readings[key], unit=faults_.foreign_unit(key, rng)
+            )
         report = Report(station.id, slot, received, SOURCE, readings)
         if kind == "late":
             state.held = _Held(report, int(rng.integers(LATE_AFTER[0], LATE_AFTER[1] + 1)))
@@ -208,13 +211,13 @@ class Simulator:
         if kind == "unknown_station":
             other = faults_.unknown_station_id(self.registry, station, rng)
             yield self._emit(
-                other.encode(), dataclasses.replace(report, station=other).to_json(), kind
+                other.encode(), msgspec.structs.replace(report, station=other).to_json(), kind
             )
             return
         if kind == "future":
             ahead = faults_.future_time(received, station.interval_minutes, rng)
             yield self._emit(
-                key_of(station), dataclasses.replace(report, observed_at=ahead).to_json(), kind
+                key_of(station), msgspec.structs.replace(report, observed_at=ahead).to_json(), kind
             )
             return
         if kind == "hj212":
@@ -276,7 +279,7 @@ class Simulator:
         key, value, left = state.stuck
         state.stuck = (key, value, left - 1) if left > 1 else None
         state.cooldown = state.stuck is None
-        return {**readings, key: dataclasses.replace(readings[key], value=value)}
+        return {**readings, key: msgspec.structs.replace(readings[key], value=value)}
 
     def _release_held(
         self, state: _StationState, slot: datetime, received: datetime
@@ -287,7 +290,7 @@ class Simulator:
         held.after -= 1
         if held.after == 0:
             state.held = None
-            late = dataclasses.replace(held.report, received_at=received + timedelta(seconds=1))
+            late = msgspec.structs.replace(held.report, received_at=received + timedelta(seconds=1))
             yield self._emit(key_of(state.station), late.to_json(), "late")
 
     def _release_duplicates(self) -> Iterator[Emission]:

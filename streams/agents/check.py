@@ -14,8 +14,8 @@ from typing import Any
 import faust
 
 from stations.assessment import Assessor, History, Replay
+from stations.formats.records import encode
 from stations.formats.report import ReportError
-from streams.agents import dumps
 from streams.deadletter import Source, dead_letter
 from streams.gaps import GapGuard
 
@@ -52,9 +52,9 @@ def register(
             return
         # Outputs first, acknowledged by the broker; only then the history that marks the
         # message as done. A crash in between redelivers the message: same outputs again.
-        sent = [await topics.assessed.send(key=key, value=dumps(outcome.assessed))]
-        for doc in outcome.events:
-            sent.append(await topics.breaches.send(key=key, value=dumps(doc)))
+        sent = [await topics.assessed.send(key=key, value=encode(outcome.assessed))]
+        for event in outcome.events:
+            sent.append(await topics.breaches.send(key=key, value=encode(event)))
         for future in sent:
             await future
         history[key] = outcome.history.to_json()

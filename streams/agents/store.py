@@ -2,13 +2,16 @@
 
 It takes messages in batches (``BASIN_STORE_BATCH_SIZE`` or ``BASIN_STORE_FLUSH_SECONDS``,
 whichever comes first), turns them into points (:mod:`streams.store.points`) and waits until
-InfluxDB has stored them (:class:`~streams.store.writer.BatchWriter` retries while it is down).
+InfluxDB has stored them (:class:`~streams.store.writer.BatchWriter` retries while it is down:
+:class:`~streams.errors.StoreUnavailable`).
 Only then does the batch count as processed, so the consumer commits only offsets whose points are
 written. While InfluxDB is down the agent waits: the batch stays in memory and nothing more is
 taken (backpressure, bounded by the batch size and Faust's stream buffer).
 
-A message that cannot become points, or whose points InfluxDB refuses (HTTP 400), goes to the
-rejected topic with its original bytes and the reason (``store_invalid``, ``store_rejected``).
+A message that does not decode into its record (:class:`~stations.errors.MessageError`), or whose
+points InfluxDB refuses (HTTP 400, :class:`~streams.errors.DataRejected`), goes to the rejected
+topic with its original bytes and the reason (``store_invalid``, ``store_rejected``). Any other
+error (a wrong token, org or bucket, a bug) stops the worker loudly instead of being retried.
 """
 
 from __future__ import annotations
@@ -20,7 +23,12 @@ from typing import Any
 
 import faust
 
+from stations.errors import MessageError
+from stations.formats.assessed import AssessedReport
+from stations.formats.records import decode
+from stations.rules.events import RuleEvent
 from streams.deadletter import Source, dead_letter
+from streams.errors import DataRejected
 from streams.gaps import GapGuard
 from streams.store.points import (
     PointError,
@@ -29,7 +37,7 @@ from streams.store.points import (
     event_point,
     line_protocol,
 )
-from streams.store.writer import BatchWriter, DataRejected, StoreConfigError
+from streams.store.writer import BatchWriter
 
 log = logging.getLogger(__name__)
 
@@ -37,18 +45,26 @@ log = logging.getLogger(__name__)
 def message_lines(
     topic: str, assessed_topic: str, value: bytes | None, alerts_topic: str = ""
 ) -> list[str]:
-    """The line protocol of one message of the assessed, breaches or alerts topic; PointError."""
+    """The line protocol of one message of the assessed, breaches or alerts topic, its record
+    chosen by topic, never guessed from content; PointError when it does not decode into it."""
+    try:
+        if topic == assessed_topic:
+            return line_protocol(assessed_points(decode(value or b"", AssessedReport)))
+        if topic == alerts_topic:
+            return line_protocol(alert_points(_alert_document(value)))
+        return line_protocol([event_point(decode(value or b"", RuleEvent))])
+    except MessageError as exc:
+        raise PointError(str(exc)) from exc
+
+
+def _alert_document(value: bytes | None) -> dict[str, Any]:
     try:
         doc = json.loads(value or b"")
     except ValueError as exc:
         raise PointError(f"not JSON: {exc}") from exc
     if not isinstance(doc, dict):
         raise PointError("not a JSON object")
-    if topic == assessed_topic:
-        return line_protocol(assessed_points(doc))
-    if topic == alerts_topic:
-        return line_protocol(alert_points(doc))
-    return line_protocol([event_point(doc)])  # chosen by topic, never guessed from content
+    return doc
 
 
 def register(
@@ -107,7 +123,10 @@ def register(
                 messages.append(event.message)
             try:
                 await store_batch(messages)
-            except StoreConfigError as exc:
-                log.critical("%s", exc)
+            except Exception as exc:
+                # Not an outage (the writer waits those out): a refusal such as a wrong token, or
+                # a bug. Retrying cannot help, so the worker stops with the reason and exits
+                # non-zero; the batch is not committed and is read again after the fix.
+                log.critical("the store stops: %s: %s", type(exc).__name__, exc, exc_info=exc)
                 await app.crash(exc)
                 raise

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections import Counter
 from pathlib import Path
@@ -11,8 +10,10 @@ import click
 from rich.live import Live
 from rich.table import Table
 
+from stations.errors import MessageError
 from stations.registry import Registry
 from streams.cli.common import open_registry, pass_settings, registry_option
+from streams.deadletter import DeadLetter
 from streams.settings import Settings
 
 
@@ -34,8 +35,8 @@ class Tally:
             self.breaches[where] += 1
         else:
             try:
-                reason = str(json.loads(value or b"{}").get("reason", "?"))
-            except ValueError:
+                reason = DeadLetter.from_json(value or b"").reason
+            except MessageError:
                 reason = "?"
             self.rejected[reason] += 1
 

@@ -16,6 +16,11 @@ from typing import Any
 
 from influxdb_client import Point, WritePrecision
 
+from stations.formats.assessed import AssessedReport
+from stations.quality.checks import QCFlag
+from stations.rules.events import RuleEvent
+from stations.station import StationKind
+
 WATER_QUALITY = "water_quality"
 HYDROLOGY = "hydrology"
 ASSESSMENT = "assessment"
@@ -46,7 +51,7 @@ def _number(value: Any) -> float | None:
 
 
 def _observed_and_limit(point: Point, doc: Mapping[str, Any]) -> Point:
-    """The rule event's or alert's observed value and limit as fields, when they are numbers."""
+    """The alert's observed value and limit as fields, when they are numbers."""
     for name in ("observed", "limit"):
         number = _number(doc.get(name))
         if number is not None:
@@ -54,81 +59,71 @@ def _observed_and_limit(point: Point, doc: Mapping[str, Any]) -> Point:
     return point
 
 
-def _station_point(measurement: str, doc: Mapping[str, Any], at: int) -> Point:
+def _station_point(measurement: str, report: AssessedReport, at: int) -> Point:
     point = Point(measurement).time(at, WritePrecision.S)
     for tag in _STATION_TAGS:
-        if doc.get(tag):
-            point.tag(tag, str(doc[tag]))
+        text = str(getattr(report, tag))
+        if text:
+            point.tag(tag, text)
     return point
 
 
-def assessed_points(doc: Mapping[str, Any]) -> list[Point]:
+def assessed_points(report: AssessedReport) -> list[Point]:
     """The points of one assessed report (``wq.reports.assessed``)."""
-    try:
-        at = _seconds(doc, "observed_at")
-        values: Mapping[str, Any] = doc["values"]
-        kind = doc["kind"]
-        if not doc.get("station"):
-            raise PointError("station: missing")
-        points = []
-        measurement = HYDROLOGY if kind == "hydrology" else WATER_QUALITY
-        for name, entry in sorted(values.items()):
-            point = _station_point(measurement, doc, at).tag("parameter", name)
-            value = _number(entry.get("value"))
-            qc = int(entry["qc"])
-            if value is not None:
-                point.field("value", value)
-            point.field("qc", qc)
-            if entry.get("class") is not None:
-                point.field("class", int(entry["class"]))
-            points.append(point)
-            if qc not in (1, 2):  # suspect, fail, missing: why, for the QC board
-                reasons = "; ".join(entry.get("reasons") or ()) or "no reason given"
-                points.append(
-                    _station_point(QC, doc, at)
-                    .tag("parameter", name)
-                    .field("flag", qc)
-                    .field("reasons", reasons)
-                )
-        if kind == "water_quality":
-            point = _station_point(ASSESSMENT, doc, at).field("late", bool(doc.get("late")))
-            if doc.get("class") is not None:
-                point.field("class", int(doc["class"]))
-                point.field("limiting", ",".join(doc.get("limiting") or ()))
-            if doc.get("target_class") is not None:
-                point.field("target_class", int(doc["target_class"]))
-            if doc.get("target_met") is not None:
-                point.field("target_met", bool(doc["target_met"]))
-            points.append(point)
-        return points
-    except PointError:
-        raise
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise PointError(f"assessed report: {type(exc).__name__}: {exc}") from exc
+    at = int(report.observed_at.timestamp())
+    points = []
+    hydrology = report.kind is StationKind.HYDROLOGY
+    measurement = HYDROLOGY if hydrology else WATER_QUALITY
+    for name, entry in sorted(report.values.items()):
+        point = _station_point(measurement, report, at).tag("parameter", name)
+        value = _number(entry.value)
+        qc = int(entry.qc)
+        if value is not None:
+            point.field("value", value)
+        point.field("qc", qc)
+        if entry.water_class is not None:
+            point.field("class", entry.water_class)
+        points.append(point)
+        if entry.qc not in (QCFlag.GOOD, QCFlag.NOT_EVALUATED):  # why, for the QC board
+            reasons = "; ".join(entry.reasons) or "no reason given"
+            points.append(
+                _station_point(QC, report, at)
+                .tag("parameter", name)
+                .field("flag", qc)
+                .field("reasons", reasons)
+            )
+    if report.kind is StationKind.WATER_QUALITY:
+        point = _station_point(ASSESSMENT, report, at).field("late", report.late)
+        if report.water_class is not None:
+            point.field("class", report.water_class)
+            point.field("limiting", ",".join(report.limiting))
+        if report.target_class is not None:
+            point.field("target_class", report.target_class)
+        if report.target_met is not None:
+            point.field("target_met", report.target_met)
+        points.append(point)
+    return points
 
 
-def event_point(doc: Mapping[str, Any]) -> Point:
-    """The point of one breach or recovery (``wq.breaches``)."""
-    try:
-        at = _seconds(doc, "observed_at")
-        point = (
-            Point(BREACHES)
-            .time(at, WritePrecision.S)
-            .tag("station", str(doc["station"]))
-            .tag("station_name", str(doc["station_name"]))
-            .tag("rule", str(doc["rule"]))
-            .tag("parameter", str(doc["parameter"]))
-            .tag("kind", str(doc["kind"]))
-            .tag("severity", str(doc["severity"]))
-            .field("id", str(doc["id"]))
-            .field("jurisdictions", ",".join(doc["jurisdictions"]))
-            .field("message", str(doc["message"]))
-        )
-        return _observed_and_limit(point, doc)
-    except PointError:
-        raise
-    except (KeyError, TypeError, ValueError) as exc:
-        raise PointError(f"rule event: {type(exc).__name__}: {exc}") from exc
+def event_point(event: RuleEvent) -> Point:
+    """The point of one breach, pending breach or recovery (``wq.breaches``)."""
+    point = (
+        Point(BREACHES)
+        .time(int(event.observed_at.timestamp()), WritePrecision.S)
+        .tag("station", event.station)
+        .tag("station_name", event.station_name)
+        .tag("rule", event.rule)
+        .tag("parameter", event.parameter)
+        .tag("kind", str(event.kind))
+        .tag("severity", str(event.severity))
+        .field("id", event.id)
+        .field("jurisdictions", ",".join(event.jurisdictions))
+        .field("message", event.message)
+    )
+    for name, number in (("observed", event.observed), ("limit", event.limit)):
+        if _number(number) is not None:
+            point.field(name, number)
+    return point
 
 
 def alert_points(doc: Mapping[str, Any]) -> list[Point]:
@@ -178,9 +173,9 @@ def alert_points(doc: Mapping[str, Any]) -> list[Point]:
         raise PointError(f"alert document: {type(exc).__name__}: {exc}") from exc
 
 
-def document_points(doc: Mapping[str, Any]) -> list[Point]:
-    """The points of an assessed report or of a rule event (events name a ``rule``)."""
-    return [event_point(doc)] if "rule" in doc else assessed_points(doc)
+def record_points(record: AssessedReport | RuleEvent) -> list[Point]:
+    """The points of an assessed report or of a rule event."""
+    return assessed_points(record) if isinstance(record, AssessedReport) else [event_point(record)]
 
 
 def line_protocol(points: Iterable[Point]) -> list[str]:

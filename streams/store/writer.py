@@ -1,10 +1,13 @@
 """Batched writes to InfluxDB with retries: what the store agent waits on before it lets the
 consumer move past a batch.
 
-A write either succeeds, or is retried with exponential back-off for as long as InfluxDB is
-unreachable or overloaded (connection errors, timeouts, 429, 5xx). It fails for good only when
-InfluxDB refuses the data (400: the caller dead-letters those messages) or the configuration
-(401, 403, 404: wrong token, org or bucket; the worker stops with the message).
+A write either succeeds, or is retried with exponential back-off for as long as the sender
+raises :class:`~streams.errors.StoreUnavailable` (an outage: InfluxDB unreachable or overloaded,
+see :mod:`streams.store.influx`). Retry is decided by that class alone. Everything else propagates
+at once: a refusal (:class:`~streams.errors.DataRejected` for 400, whose messages the caller
+dead-letters; :class:`~streams.errors.StoreConfigError` for a wrong token, org or bucket) and any
+other exception, such as a ``TypeError`` from a bug, which stops the store instead of looking
+like an outage retried forever.
 """
 
 from __future__ import annotations
@@ -14,18 +17,12 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
+from streams.errors import StoreUnavailable
+
 log = logging.getLogger(__name__)
 
-#: One attempt: send the lines; raises on failure (``status`` attribute for HTTP errors).
+#: One attempt: send the lines; StoreUnavailable on an outage, anything else is not retried.
 Send = Callable[[Sequence[str]], Awaitable[object]]
-
-
-class DataRejected(Exception):
-    """InfluxDB refused the data itself (HTTP 400): retrying cannot help."""
-
-
-class StoreConfigError(Exception):
-    """InfluxDB refused the credentials or does not know the org or bucket (401, 403, 404)."""
 
 
 @dataclass
@@ -55,11 +52,6 @@ class WriteStats:
     errors: dict[str, int] = field(default_factory=dict)
 
 
-def _status(exc: BaseException) -> int | None:
-    status = getattr(exc, "status", None)
-    return status if isinstance(status, int) else None
-
-
 class BatchWriter:
     """Writes batches of line protocol through ``send``, retrying until they are stored."""
 
@@ -75,8 +67,8 @@ class BatchWriter:
         self.stats = WriteStats()
 
     async def write(self, lines: Sequence[str]) -> None:
-        """Store ``lines``; returns only once InfluxDB has them. DataRejected on 400,
-        StoreConfigError on 401/403/404."""
+        """Store ``lines``; returns only once InfluxDB has them, retrying StoreUnavailable.
+        Any other exception propagates at once (DataRejected, StoreConfigError, a bug)."""
         if not lines:
             return
         delays = self._backoff.delays()
@@ -84,18 +76,10 @@ class BatchWriter:
         while True:
             try:
                 await self._send(lines)
-            except Exception as exc:
-                status = _status(exc)
-                if status == 400:
-                    raise DataRejected(str(getattr(exc, "message", None) or exc)) from exc
-                if status in (401, 403, 404):
-                    raise StoreConfigError(
-                        f"InfluxDB answered {status}: check BASIN_INFLUX_TOKEN, BASIN_INFLUX_ORG "
-                        f"and BASIN_INFLUX_BUCKET ({getattr(exc, 'message', None) or exc})"
-                    ) from exc
+            except StoreUnavailable as exc:
                 delay = delays[min(attempt, len(delays) - 1)] if delays else self._backoff.maximum
                 attempt += 1
-                kind = f"HTTP {status}" if status else type(exc).__name__
+                kind = exc.kind
                 self.stats.failed_attempts += 1
                 self.stats.errors[kind] = self.stats.errors.get(kind, 0) + 1
                 self.stats.last_error = f"{kind}: {exc}"

@@ -3,22 +3,27 @@ pure check path, and reading topics as a downstream consumer does (committed dat
 
 from __future__ import annotations
 
-import json
 import time
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
+import msgspec
 from kafka import KafkaConsumer
 
 from stations.assessment import Assessor, History
+from stations.formats.assessed import AssessedReport
 from stations.formats.cnemc import read_cnemc
 from stations.formats.history import reports_from_cnemc
+from stations.formats.records import decode
 from stations.formats.report import ReportError
 from stations.quality.limits import load_qc_limits
 from stations.registry import load_registry
 from stations.rules.config import load_rules
+from stations.rules.events import RuleEvent
+
+R = TypeVar("R", bound=msgspec.Struct)
 
 DATA = Path(__file__).parents[2] / "tests" / "data" / "cnemc-2021-04" / "江苏省"
 
@@ -39,7 +44,7 @@ def expected_outcome(messages: list[tuple[bytes | None, bytes]]) -> dict[str, An
     assessed = 0
     rejected: Counter[str] = Counter()
     events: list[str] = []
-    docs: list[dict[str, Any]] = []
+    docs: list[AssessedReport | RuleEvent] = []
     for _, raw in messages:
         try:
             report = assessor.check(raw, datetime.now(UTC))
@@ -49,14 +54,14 @@ def expected_outcome(messages: list[tuple[bytes | None, bytes]]) -> dict[str, An
             continue
         histories[report.station] = outcome.history
         assessed += 1
-        events.extend(e["id"] for e in outcome.events)
+        events.extend(e.id for e in outcome.events)
         docs.append(outcome.assessed)
         docs.extend(outcome.events)
     return {
         "assessed": assessed,
         "rejected": dict(rejected),
         "events": sorted(events),
-        "docs": docs,  # assessed reports and events, as the worker writes them
+        "docs": docs,  # assessed reports and rule events (records), as the worker writes them
     }
 
 
@@ -85,8 +90,9 @@ class TopicReader:
     def close(self) -> None:
         self._consumer.close()
 
-    def docs(self) -> list[dict[str, Any]]:
-        return [json.loads(r.value) for r in self.records]
+    def decoded(self, kind: type[R]) -> list[R]:
+        """The values read so far as records of ``kind`` (MessageError if one is not)."""
+        return [decode(r.value, kind) for r in self.records]
 
 
 def wait_for(readers: dict[str, TopicReader], want: dict[str, int], timeout: float) -> None:

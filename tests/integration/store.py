@@ -6,9 +6,10 @@ import re
 import time
 from collections import Counter
 from collections.abc import Iterable
-from typing import Any
 
-from streams.store.points import document_points, line_protocol
+from stations.formats.assessed import AssessedReport
+from stations.rules.events import RuleEvent
+from streams.store.points import line_protocol, record_points
 from tests.integration.conftest import Influx
 
 #: a field every point of the measurement has: one value of it per point
@@ -22,11 +23,11 @@ KEY_FIELDS = {
 _UNESCAPED_SPACE = re.compile(r"(?<!\\) ")
 
 
-def expected_points(docs: Iterable[dict[str, Any]]) -> Counter[str]:
-    """Distinct points (measurement, tags, time) per measurement that ``docs`` give."""
+def expected_points(records: Iterable[AssessedReport | RuleEvent]) -> Counter[str]:
+    """Distinct points (measurement, tags, time) per measurement that ``records`` give."""
     keys: set[tuple[str, str]] = set()
-    for doc in docs:
-        for line in line_protocol(document_points(doc)):
+    for record in records:
+        for line in line_protocol(record_points(record)):
             series, _, rest = _UNESCAPED_SPACE.split(line, maxsplit=2)
             keys.add((series, rest))
     return Counter(series.split(",")[0] for series, _ in keys)

@@ -12,9 +12,12 @@ from typing import Any
 
 from stations.assessment import REJECT_REASONS
 from stations.formats import hj212
+from stations.formats.assessed import AssessedReport
 from stations.registry import load_registry
+from stations.rules.events import RuleEvent
 from stations.simulation.faults import DEFAULT_FAULTS, FaultRates
 from stations.simulation.model import simulate
+from streams.deadletter import DeadLetter
 from streams.testing.pipeline import (
     TopicReader,
     expected_outcome,
@@ -34,22 +37,22 @@ def readers(kafka: str, topics: TopicSet) -> dict[str, TopicReader]:
 def check_outcome(found: dict[str, TopicReader], expected: dict[str, Any], exact: bool) -> int:
     """Everything expected is there; with ``exact`` nothing twice, else only identical copies of
     the same message (at-least-once after a crash). Returns the number of such copies."""
-    assessed = found["assessed"].docs()
-    unique = {(d["station"], d["observed_at"]): d for d in assessed}
+    assessed = found["assessed"].decoded(AssessedReport)
+    unique = {(d.station, d.observed_at): d for d in assessed}
     assert len(unique) == expected["assessed"], "every accepted report is there"
-    letters = {json.dumps(d["source"], sort_keys=True): d for d in found["rejected"].docs()}
-    assert dict(Counter(d["reason"] for d in letters.values())) == expected["rejected"]
-    breaches = found["breaches"].docs()
-    events = {d["id"]: d for d in breaches}
+    letters = {d.source: d for d in found["rejected"].decoded(DeadLetter)}
+    assert dict(Counter(d.reason for d in letters.values())) == expected["rejected"]
+    breaches = found["breaches"].decoded(RuleEvent)
+    events = {d.id: d for d in breaches}
     assert sorted(events) == expected["events"], "the same breaches and recoveries"
     copies = len(assessed) - len(unique) + len(breaches) - len(events)
     copies += len(found["rejected"].records) - len(letters)
     if exact:
         assert copies == 0, "nothing twice"
     for doc in assessed:
-        assert doc == unique[(doc["station"], doc["observed_at"])], "a repeat is an exact copy"
+        assert doc == unique[(doc.station, doc.observed_at)], "a repeat is an exact copy"
     for doc in breaches:
-        assert doc == events[doc["id"]], "a repeated event is an exact copy"
+        assert doc == events[doc.id], "a repeated event is an exact copy"
     return copies
 
 

@@ -4,6 +4,7 @@ results, checked against the same numbers computed from the documents in Python.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import pytest
@@ -11,6 +12,7 @@ from influxdb_client import WritePrecision
 from influxdb_client.client.write_api import SYNCHRONOUS
 
 from stations.formats import hj212
+from stations.formats.assessed import AssessedReport
 from streams.store.points import assessed_points, line_protocol
 from streams.store.queries import Queries, month_range
 from streams.testing.pipeline import expected_outcome, published_reports
@@ -18,8 +20,10 @@ from tests.integration.conftest import Influx
 
 
 @pytest.fixture
-def loaded(influx: Influx) -> tuple[Queries, list[dict]]:
-    docs = [d for d in expected_outcome(published_reports())["docs"] if "values" in d]
+def loaded(influx: Influx) -> Iterator[tuple[Queries, list[AssessedReport]]]:
+    docs = [
+        d for d in expected_outcome(published_reports())["docs"] if isinstance(d, AssessedReport)
+    ]
     lines = [line for doc in docs for line in line_protocol(assessed_points(doc))]
     with influx.client() as client:
         client.write_api(write_options=SYNCHRONOUS).write(
@@ -30,17 +34,20 @@ def loaded(influx: Influx) -> tuple[Queries, list[dict]]:
     client.close()
 
 
-def good_values(docs: list[dict]) -> dict[tuple[str, str], list[tuple[datetime, float]]]:
+def good_values(
+    docs: list[AssessedReport],
+) -> dict[tuple[str, str], list[tuple[datetime, float]]]:
     out: dict[tuple[str, str], list[tuple[datetime, float]]] = defaultdict(list)
     for doc in docs:
-        at = datetime.fromisoformat(doc["observed_at"])
-        for name, entry in doc["values"].items():
-            if entry["qc"] == 1 and entry["value"] is not None:
-                out[(doc["station"], name)].append((at, entry["value"]))
+        for name, entry in doc.values.items():
+            if entry.good is not None:
+                out[(doc.station, name)].append((doc.observed_at, entry.good))
     return out
 
 
-def test_monthly_aggregates_match_the_documents(loaded: tuple[Queries, list[dict]]) -> None:
+def test_monthly_aggregates_match_the_documents(
+    loaded: tuple[Queries, list[AssessedReport]],
+) -> None:
     queries, docs = loaded
     start, stop = month_range("2021-04")
     expected = {
@@ -59,25 +66,19 @@ def test_monthly_aggregates_match_the_documents(loaded: tuple[Queries, list[dict
     assert queries.monthly("2021-05") == []
 
 
-def test_series_and_latest_of_a_station(loaded: tuple[Queries, list[dict]]) -> None:
+def test_series_and_latest_of_a_station(loaded: tuple[Queries, list[AssessedReport]]) -> None:
     queries, docs = loaded
-    mine = sorted((d for d in docs if d["station"] == "JS-TH-028"), key=lambda d: d["observed_at"])
+    mine = sorted((d for d in docs if d.station == "JS-TH-028"), key=lambda d: d.observed_at)
     start = datetime(2021, 3, 1, tzinfo=hj212.BEIJING)
     series = queries.series("JS-TH-028", "tp", start, start + timedelta(days=92))
     assert [(r.time, r.value, r.qc) for r in series] == [
-        (
-            datetime.fromisoformat(d["observed_at"]),
-            d["values"]["tp"]["value"],
-            d["values"]["tp"]["qc"],
-        )
-        for d in mine
-        if "tp" in d["values"]
+        (d.observed_at, d.values["tp"].value, d.values["tp"].qc) for d in mine if "tp" in d.values
     ]
     latest = {r.parameter: r for r in queries.latest(start, station="JS-TH-028")}
     newest = mine[-1]
-    assert set(latest) == set(newest["values"])
-    for name, entry in newest["values"].items():
-        assert latest[name].time == datetime.fromisoformat(newest["observed_at"])
-        assert (latest[name].value, latest[name].qc) == (entry["value"], entry["qc"])
+    assert set(latest) == set(newest.values)
+    for name, entry in newest.values.items():
+        assert latest[name].time == newest.observed_at
+        assert (latest[name].value, latest[name].qc) == (entry.value, entry.qc)
     everyone = queries.latest(start)
-    assert {r.station for r in everyone} == {d["station"] for d in docs}
+    assert {r.station for r in everyone} == {d.station for d in docs}

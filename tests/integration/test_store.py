@@ -10,6 +10,8 @@ from datetime import datetime
 from typing import Any
 
 from stations.formats import hj212
+from stations.formats.assessed import AssessedReport
+from stations.formats.records import encode
 from stations.registry import load_registry
 from stations.simulation.faults import DEFAULT_FAULTS, FaultRates
 from stations.simulation.model import simulate
@@ -92,6 +94,26 @@ def test_store_sigkill_between_write_and_commit_leaves_no_duplicates(
     assert second.stop() == 0, second.output()[-3000:]
     assert worker.stop() == 0, worker.output()[-3000:]
     print(f"points at the kill: {killed_at} of {want.total()}")
+
+
+def test_a_refused_token_stops_the_store_loudly_instead_of_retrying(
+    kafka: str, influx: Influx, topics: TopicSet, start_worker: Any
+) -> None:
+    """A 401 is no outage: the store logs it, exits non-zero and commits nothing."""
+    topics.create(*TOPICS)
+    messages, _ = simulated(20, seed=6)
+    records = [d for d in expected_outcome(messages)["docs"] if isinstance(d, AssessedReport)]
+    publish_all(kafka, topics.name("assessed"), [(d.station.encode(), encode(d)) for d in records])
+    env = topics.worker_env(**influx.env() | {"BASIN_INFLUX_TOKEN": "not-the-token"})
+    store = start_worker(env, name="store", command="store")
+    try:
+        store.proc.wait(120)
+    except subprocess.TimeoutExpired:
+        raise AssertionError(f"the store kept running:\n{store.output()[-3000:]}") from None
+    assert store.proc.returncode != 0
+    assert "StoreConfigError" in store.output() and "BASIN_INFLUX_TOKEN" in store.output()
+    assert "retrying in" not in store.output(), "a refusal is not retried"
+    assert stored_points(influx).total() == 0
 
 
 def test_store_cli_without_token_says_where_to_get_one(tmp_path: Any) -> None:

@@ -9,10 +9,14 @@ import pytest
 
 from stations.assessment import Assessor, History, Replay
 from stations.formats import hj212
-from stations.formats.report import ReportError
+from stations.formats.assessed import AssessedValue
+from stations.formats.report import Reading, Report, ReportError
+from stations.jurisdictions import Jurisdiction
+from stations.quality.checks import QCFlag
 from stations.quality.limits import load_qc_limits
 from stations.registry import Registry, load_registry
 from stations.rules.config import load_rules
+from stations.rules.events import EventKind, RuleEvent
 
 RECEIVED = datetime(2021, 4, 1, 4, 5, tzinfo=hj212.BEIJING)
 # 西山 (JS-TH-028, lake, target Ⅳ), 04-01 04:00 as published: class Ⅲ, limited by TP 0.048.
@@ -30,17 +34,13 @@ def assessor(registry: Registry) -> Assessor:
 
 
 def report_bytes(hour: int = 4, flag: str = "N", **change: object) -> bytes:
+    """A raw report of 西山 as the record encodes it, with top-level fields changed as given."""
     observed = datetime(2021, 4, 1, tzinfo=hj212.BEIJING) + timedelta(hours=hour)
-    doc: dict[str, object] = {
-        "schema": 1,
-        "station": "JS-TH-028",
-        "observed_at": observed.isoformat(),
-        "received_at": (observed + timedelta(minutes=5)).isoformat(),
-        "source": "test",
-        "values": {k: {"value": v, "unit": "mg/L", "flag": flag} for k, v in XISHAN.items()},
+    readings = {
+        k: Reading(v, "dimensionless" if k == "ph" else "mg/L", flag) for k, v in XISHAN.items()
     }
-    doc["values"]["ph"]["unit"] = "dimensionless"  # type: ignore[index]
-    doc.update(change)
+    report = Report("JS-TH-028", observed, observed + timedelta(minutes=5), "test", readings)
+    doc = json.loads(report.to_json()) | change
     return json.dumps(doc).encode()
 
 
@@ -49,10 +49,15 @@ def report_bytes(hour: int = 4, flag: str = "N", **change: object) -> bytes:
     [
         (None, "undecodable", "empty"),
         (b"\xff\xfe", "undecodable", "UTF-8 JSON"),
-        (b"[1, 2]", "undecodable", "got list"),
+        (b"[1, 2]", "undecodable", "got `array`"),
         (report_bytes(station=""), "invalid", "'station'"),
-        (report_bytes(schema=2), "invalid", "'schema' must be 1"),
-        (report_bytes(observed_at="2021-04-01T04:00:00"), "invalid", "no UTC offset"),
+        (report_bytes(schema=2), "invalid", "field 'schema': Invalid enum value 2"),
+        (b'{"station": "JS-TH-028"}', "invalid", "missing required field `schema`"),
+        (
+            report_bytes(observed_at="2021-04-01T04:00:00"),
+            "invalid",
+            "field 'observed_at': Expected `datetime` with a timezone",
+        ),
         (
             report_bytes(values={"tp": {"value": "0.1", "unit": "mg/L"}}),
             "invalid",
@@ -84,28 +89,33 @@ def test_a_report_is_qc_checked_classed_and_compared_with_its_target(assessor: A
     report = assessor.check(report_bytes(), RECEIVED)
     outcome = assessor.assess(report, History())
     doc = outcome.assessed
-    assert (doc["station"], doc["station_name"], doc["jurisdiction"]) == ("JS-TH-028", "西山", "JS")
-    assert (doc["class"], doc["class_name"], doc["limiting"]) == (3, "Ⅲ类", ["tp"])
-    assert (doc["target_class"], doc["target_met"]) == (4, True)
-    assert doc["values"]["tp"] == {
-        "value": 0.048,
-        "unit": "mg/L",
-        "flag": "N",
-        "qc": 1,
-        "reasons": [],
-        "class": 3,  # lake TP column: 0.025 < 0.048 <= 0.05
-    }
-    assert doc["values"]["tn"]["class"] == 5  # lake TN 1.98: Ⅳ 1.5 < x <= Ⅴ 2.0, reported apart
-    assert doc["late"] is False
+    assert (doc.station, doc.station_name, doc.jurisdiction) == (
+        "JS-TH-028",
+        "西山",
+        Jurisdiction.JS,
+    )
+    assert (doc.water_class, doc.class_name, doc.limiting) == (3, "Ⅲ类", ("tp",))
+    assert (doc.target_class, doc.target_met) == (4, True)
+    assert doc.values["tp"] == AssessedValue(
+        value=0.048,
+        unit="mg/L",
+        flag="N",
+        qc=QCFlag.GOOD,
+        reasons=(),
+        water_class=3,  # lake TP column: 0.025 < 0.048 <= 0.05
+    )
+    assert doc.values["tn"].water_class == 5  # lake TN 1.98: Ⅳ 1.5 < x <= Ⅴ 2.0, reported apart
+    assert doc.late is False
     assert outcome.history.times == [report.observed_at.timestamp()]
 
 
 def test_maintenance_values_are_kept_but_never_classed(assessor: Assessor) -> None:
     outcome = assessor.assess(assessor.check(report_bytes(flag="M"), RECEIVED), History())
-    assert outcome.assessed["class"] is None
-    assert {v["qc"] for v in outcome.assessed["values"].values()} == {4}
-    assert outcome.assessed["values"]["tp"]["value"] == 0.048
-    assert "maintenance" in outcome.assessed["values"]["tp"]["reasons"][0]
+    assert outcome.assessed.water_class is None
+    assert {v.qc for v in outcome.assessed.values.values()} == {QCFlag.FAIL}
+    assert outcome.assessed.values["tp"].value == 0.048
+    assert outcome.assessed.values["tp"].water_class is None
+    assert "maintenance" in outcome.assessed.values["tp"].reasons[0]
 
 
 def test_the_same_station_and_time_twice_is_a_duplicate(assessor: Assessor) -> None:
@@ -123,9 +133,9 @@ def test_a_late_report_is_assessed_and_marked_but_does_not_enter_the_history(
     for hour in (8, 12):
         history = assessor.assess(assessor.check(report_bytes(hour), RECEIVED), history).history
     late = assessor.assess(assessor.check(report_bytes(4), RECEIVED), history)
-    assert late.assessed["late"] is True
-    assert late.assessed["class"] == 3
-    assert late.events == []
+    assert late.assessed.late is True
+    assert late.assessed.water_class == 3
+    assert late.events == ()
     assert len(late.history.times) == 2 and len(late.history.seen) == 3
 
 
@@ -173,7 +183,7 @@ def test_persistent_breach_fires_once_conditions_hold_and_names_the_parties(
     """Class worse than target for enough consecutive results gives a breach event."""
     bad = dict(XISHAN, nh3n=1.8)  # NH3-N class Ⅴ at a target-Ⅳ lake section
     history = History()
-    events = []
+    events: list[RuleEvent] = []
     for hour in range(0, 48, 4):
         values = {k: {"value": v, "unit": "mg/L"} for k, v in bad.items()}
         values["ph"]["unit"] = "dimensionless"
@@ -181,11 +191,11 @@ def test_persistent_breach_fires_once_conditions_hold_and_names_the_parties(
         outcome = assessor.assess(assessor.check(raw, RECEIVED + timedelta(hours=48)), history)
         history = outcome.history
         events.extend(outcome.events)
-    breaches = [e for e in events if e["kind"] == "breach" and e["rule"] == "target-class"]
+    breaches = [e for e in events if e.kind is EventKind.BREACH and e.rule == "target-class"]
     assert breaches, events
-    assert breaches[0]["jurisdictions"][0] == "JS" and breaches[0]["jurisdictions"][-1] == "TBA"
-    assert breaches[0]["observed"] == 5 and breaches[0]["limit"] == 4
-    assert len({e["id"] for e in events}) == len(events)
+    assert breaches[0].jurisdictions == (Jurisdiction.JS, Jurisdiction.TBA)
+    assert breaches[0].observed == 5 and breaches[0].limit == 4
+    assert len({e.id for e in events}) == len(events)
 
 
 def test_a_redelivered_message_is_a_replay_not_a_duplicate(assessor: Assessor) -> None:

@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 
 from stations.assessment import Assessor, History
+from stations.formats.assessed import AssessedReport
+from stations.formats.records import encode
 from stations.formats.report import Reading, Report
+from stations.jurisdictions import Jurisdiction
 from stations.quality.limits import load_qc_limits
 from stations.registry import load_registry
 from stations.rules.config import load_rules
+from stations.rules.events import EventKind, RuleEvent, Severity, event_id
 from streams.agents.store import message_lines
 from streams.store.points import PointError, assessed_points, event_point, line_protocol
 
 
-def assessed(values: dict[str, tuple[float | None, str, str]]) -> dict[str, Any]:
+def assessed(values: dict[str, tuple[float | None, str, str]]) -> AssessedReport:
     registry = load_registry()
     assessor = Assessor(registry, load_qc_limits(registry=registry), load_rules(registry=registry))
     at = datetime(2021, 4, 6, 8, tzinfo=UTC)
@@ -75,34 +78,37 @@ def test_missing_and_flagged_values_are_never_numbers_and_say_why() -> None:
 
 
 def test_event_point_and_bad_documents() -> None:
-    event = {
-        "id": "JS-TH-028:target-class:breach:2021-04-06T08:00:00+00:00",
-        "kind": "breach",
-        "station": "JS-TH-028",
-        "station_name": "西山",
-        "rule": "target-class",
-        "parameter": "class",
-        "observed": 5.0,
-        "limit": 4.0,
-        "severity": "warning",
-        "jurisdictions": ["JS", "TBA"],
-        "observed_at": "2021-04-06T08:00:00+00:00",
-        "message": "超标",
-    }
+    at = datetime(2021, 4, 6, 8, tzinfo=UTC)
+    event = RuleEvent(
+        id=event_id("JS-TH-028", "target-class", EventKind.BREACH, at.isoformat()),
+        kind=EventKind.BREACH,
+        station="JS-TH-028",
+        station_name="西山",
+        rule="target-class",
+        parameter="class",
+        observed=5.0,
+        limit=4.0,
+        severity=Severity.WARNING,
+        jurisdictions=(Jurisdiction.JS, Jurisdiction.TBA),
+        observed_at=at,
+        message="超标",
+        since=at,
+        statistic="latest",
+    )
     (line,) = line_protocol([event_point(event)])
     assert line.startswith("breaches,kind=breach,parameter=class,rule=target-class")
     assert 'jurisdictions="JS,TBA"' in line and line.endswith(" 1617696000")
-    with pytest.raises(PointError, match="observed_at"):
-        event_point(event | {"observed_at": "yesterday"})
-    with pytest.raises(PointError, match="not JSON"):
+    assert message_lines("b", "a", encode(event)) == [line]
+    doc = json.loads(encode(event)) | {"observed_at": "yesterday"}
+    with pytest.raises(PointError, match="field 'observed_at'"):
+        message_lines("b", "a", json.dumps(doc).encode())
+    with pytest.raises(PointError, match="not UTF-8 JSON"):
         message_lines("a", "a", b"\xff{")
-    with pytest.raises(PointError, match="assessed report"):
+    with pytest.raises(PointError, match="missing required field `station`"):
         message_lines("a", "a", json.dumps({"observed_at": "2021-04-06T08:00:00+00:00"}).encode())
 
 
 def test_alert_changes_and_deliveries_become_points() -> None:
-    from datetime import UTC, datetime
-
     from alerts.lifecycle import Policy, StationAlerts
     from streams.store.points import alert_points
 

@@ -1,4 +1,5 @@
-"""The batch writer retries while InfluxDB is unreachable and gives up only on refusals."""
+"""The batch writer retries an outage (StoreUnavailable) and nothing else: a refusal or a bug
+propagates at once."""
 
 from __future__ import annotations
 
@@ -7,13 +8,9 @@ from collections.abc import Sequence
 
 import pytest
 
-from streams.store.writer import Backoff, BatchWriter, DataRejected, StoreConfigError
-
-
-class HttpError(Exception):
-    def __init__(self, status: int) -> None:
-        super().__init__(f"HTTP {status}")
-        self.status = status
+from streams.errors import DataRejected, StoreConfigError, StoreUnavailable
+from streams.store.influx import from_status
+from streams.store.writer import Backoff, BatchWriter
 
 
 class FlakyInflux:
@@ -32,35 +29,64 @@ class FlakyInflux:
         return True
 
 
-def run_write(influx: FlakyInflux, lines: list[str]) -> tuple[BatchWriter, list[float]]:
-    slept: list[float] = []
+def run_write(
+    influx: FlakyInflux, lines: list[str], slept: list[float] | None = None
+) -> BatchWriter:
+    waits = [] if slept is None else slept
 
     async def sleep(seconds: float) -> None:
-        slept.append(seconds)
+        waits.append(seconds)
 
     writer = BatchWriter(influx.send, Backoff(first=0.5, maximum=4), sleep)
     asyncio.run(writer.write(lines))
-    return writer, slept
+    return writer
 
 
-def test_retries_with_growing_capped_backoff_until_stored() -> None:
-    down = [ConnectionRefusedError("refused") for _ in range(6)] + [HttpError(503)]
-    influx = FlakyInflux(*down)
-    writer, slept = run_write(influx, ["m v=1 1", "m v=2 2"])
+def refused() -> StoreUnavailable:
+    return StoreUnavailable("InfluxDB cannot be reached", kind="ClientConnectorError")
+
+
+def test_retries_an_outage_with_growing_capped_backoff_until_stored() -> None:
+    influx = FlakyInflux(*[refused() for _ in range(6)], from_status(503, "unavailable"))
+    slept: list[float] = []
+    writer = run_write(influx, ["m v=1 1", "m v=2 2"], slept)
     assert influx.stored == ["m v=1 1", "m v=2 2"]
     assert slept == [0.5, 1, 2, 4, 4, 4, 4]
     assert writer.stats.failed_attempts == 7 and writer.stats.batches == 1
-    assert writer.stats.errors == {"ConnectionRefusedError": 6, "HTTP 503": 1}
-
-
-def test_refused_data_and_refused_credentials_are_not_retried() -> None:
-    with pytest.raises(DataRejected):
-        run_write(FlakyInflux(HttpError(400)), ["m v=x 1"])
-    with pytest.raises(StoreConfigError, match="BASIN_INFLUX_TOKEN"):
-        run_write(FlakyInflux(HttpError(401)), ["m v=1 1"])
-    influx = FlakyInflux(HttpError(429))
+    assert writer.stats.errors == {"ClientConnectorError": 6, "HTTP 503": 1}
+    influx = FlakyInflux(from_status(429, "too many requests"))
     run_write(influx, ["m v=1 1"])
     assert influx.stored == ["m v=1 1"], "too many requests: wait and retry"
+
+
+@pytest.mark.parametrize(
+    ("status", "error", "words"),
+    [(400, DataRejected, "bad line"), (401, StoreConfigError, "BASIN_INFLUX_TOKEN")],
+)
+def test_refused_data_and_refused_credentials_are_not_retried(
+    status: int, error: type[Exception], words: str
+) -> None:
+    influx = FlakyInflux(from_status(status, "bad line"), from_status(status, "bad line"))
+    slept: list[float] = []
+    with pytest.raises(error, match=words):
+        run_write(influx, ["m v=x 1"], slept)
+    assert influx.attempts == 1 and slept == []
+
+
+def test_a_programming_error_is_not_retried_and_propagates() -> None:
+    influx = FlakyInflux(TypeError("unsupported operand"), TypeError("again"))
+    slept: list[float] = []
+    with pytest.raises(TypeError, match="unsupported operand"):
+        run_write(influx, ["m v=1 1"], slept)
+    assert influx.attempts == 1 and slept == [] and influx.stored == []
+
+
+def test_a_connection_error_not_classified_by_the_sender_is_not_retried() -> None:
+    """Retry is decided by class: only StoreUnavailable, which the sender raises."""
+    influx = FlakyInflux(ConnectionRefusedError("refused"))
+    with pytest.raises(ConnectionRefusedError):
+        run_write(influx, ["m v=1 1"])
+    assert influx.attempts == 1
 
 
 def test_an_empty_batch_sends_nothing() -> None:

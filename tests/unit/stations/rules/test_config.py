@@ -8,7 +8,8 @@ from stations.errors import RuleConfigError
 from stations.jurisdictions import Jurisdiction
 from stations.registry import Registry
 from stations.rules.config import load_rules
-from stations.rules.engine import Persistence, Severity
+from stations.rules.engine import Persistence
+from stations.rules.events import Severity
 
 
 def test_shipped_rules_load_against_the_shipped_registry(shipped_registry: Registry) -> None:

@@ -10,17 +10,15 @@ import pytest
 from stations.jurisdictions import Jurisdiction
 from stations.registry import Boundary, HydrologyLimits, Station, StationKind
 from stations.rules.engine import (
-    Breach,
     HydrologySetting,
     LimitRule,
     Observation,
     Persistence,
-    Recovery,
     RuleSet,
-    Severity,
     TargetClassRule,
     evaluate,
 )
+from stations.rules.events import EventKind, Severity, Side
 from stations.standard.gb3838 import WaterBody
 
 T0 = datetime(2021, 4, 1, tzinfo=timezone(timedelta(hours=8)))
@@ -41,12 +39,12 @@ def obs(hours: float, values: dict[str, float], suspect: tuple[str, ...] = ()) -
 
 def replay(
     station: Station, history: list[Observation], rules: RuleSet
-) -> list[list[tuple[str, str]]]:
-    """What evaluate says as each observation arrives: [(Breach|Recovery, rule id), ...]."""
+) -> list[list[tuple[EventKind, str]]]:
+    """What evaluate says as each observation arrives: [(event kind, rule id), ...]."""
     said = []
     for end in range(1, len(history) + 1):
         results = evaluate(station, history[:end], rules)
-        said.append([(type(r).__name__, r.rule_id) for r in results])
+        said.append([(r.kind, r.rule) for r in results])
     return said
 
 
@@ -63,30 +61,36 @@ def test_target_class_needs_two_consecutive_results_and_recovers_after_two_good(
         obs(20, CLASS_II),  # second good result: recovery
         obs(24, CLASS_II),
     ]
-    breach = [("Breach", "target-class")]
+    breach = [(EventKind.BREACH, "target-class")]
     assert replay(river, history, TARGET_TWICE) == [
         [],
-        [("Pending", "target-class")],
+        [(EventKind.PENDING, "target-class")],
         breach,
         breach,
         [],
-        [("Recovery", "target-class")],
+        [(EventKind.RECOVERY, "target-class")],
         [],
     ]
     (first,) = evaluate(river, history[:3], TARGET_TWICE)
-    assert isinstance(first, Breach)
-    assert (first.observed, first.limit, first.parameter) == (5.0, 3.0, "class")
+    assert first.kind is EventKind.BREACH
+    assert (first.observed, first.limit, first.parameter, first.side) == (
+        5.0,
+        3.0,
+        "class",
+        Side.MAX,
+    )
+    assert first.id == "JS-TH-900:target-class:breach:2021-04-01T08:00:00+08:00"
     assert first.since == T0 + timedelta(hours=4)
     assert first.observed_at == T0 + timedelta(hours=8)
     assert first.message == "测试断面 水质 Ⅴ类, 目标 Ⅲ类"
     (recovery,) = evaluate(river, history[:6], TARGET_TWICE)
-    assert isinstance(recovery, Recovery)
+    assert recovery.kind is EventKind.RECOVERY
     assert (recovery.observed, recovery.observed_at) == (2.0, T0 + timedelta(hours=20))
 
 
 def test_one_noisy_sample_pages_nobody(station_factory: Callable[..., Station]) -> None:
     history = [obs(0, CLASS_II), obs(4, CLASS_V), obs(8, CLASS_II), obs(12, CLASS_V)]
-    pending = [("Pending", "target-class")]
+    pending = [(EventKind.PENDING, "target-class")]
     assert replay(station_factory(), history, TARGET_TWICE) == [[], pending, [], pending]
 
 
@@ -94,8 +98,12 @@ def test_only_qc_good_values_feed_rules(station_factory: Callable[..., Station])
     river = station_factory()
     history = [obs(0, CLASS_IV), obs(4, CLASS_V, suspect=("tp",)), obs(8, CLASS_IV)]
     # the suspect result has no class from good values: it is skipped, not a break in the run
-    pending = [("Pending", "target-class")]
-    assert replay(river, history, TARGET_TWICE) == [pending, [], [("Breach", "target-class")]]
+    pending = [(EventKind.PENDING, "target-class")]
+    assert replay(river, history, TARGET_TWICE) == [
+        pending,
+        [],
+        [(EventKind.BREACH, "target-class")],
+    ]
     (breach,) = evaluate(river, history, TARGET_TWICE)
     assert breach.observed == 4.0
 
@@ -120,12 +128,12 @@ def test_window_mean(station_factory: Callable[..., Station]) -> None:
     assert said == [
         [],
         [],
-        [("Breach", "tp-day")],
-        [("Recovery", "tp-day")],
-        [("Breach", "tp-day")],
+        [(EventKind.BREACH, "tp-day")],
+        [(EventKind.RECOVERY, "tp-day")],
+        [(EventKind.BREACH, "tp-day")],
     ]
     (breach,) = evaluate(station_factory(), history[:3], rules)
-    assert isinstance(breach, Breach)
+    assert breach.kind is EventKind.BREACH
     assert breach.observed == pytest.approx(0.7 / 3)
     assert breach.statistic == "mean over 24 h"
     (recovery,) = evaluate(station_factory(), history[:4], rules)
@@ -145,11 +153,12 @@ def test_lower_bound_and_value_on_the_limit(station_factory: Callable[..., Stati
     history = [obs(0, {"do": 3.0}), obs(4, {"do": 2.5}), obs(8, {"do": 3.1})]
     assert replay(station_factory(), history, rules) == [
         [],
-        [("Breach", "do-low")],
-        [("Recovery", "do-low")],
+        [(EventKind.BREACH, "do-low")],
+        [(EventKind.RECOVERY, "do-low")],
     ]
     (breach,) = evaluate(station_factory(), history[:2], rules)
     assert breach.severity is Severity.CRITICAL
+    assert breach.side is Side.MIN
     assert breach.message == "测试断面 溶解氧 2.5 mg/L, 下限 3 (do-low)"
 
 
@@ -202,7 +211,7 @@ def test_cross_boundary_breach_fans_out_to_both_sides_and_tba(
         Jurisdiction.TBA,
     )
     recovered = evaluate(junction, [*history, obs(8, CLASS_II), obs(12, CLASS_II)], TARGET_TWICE)
-    assert [type(r) for r in recovered] == [Recovery]
+    assert [r.kind for r in recovered] == [EventKind.RECOVERY]
     assert recovered[0].jurisdictions == breach.jurisdictions
 
 
@@ -248,12 +257,12 @@ def test_hydrology_warning_and_guaranteed_levels(station_factory: Callable[..., 
     ]
     assert replay(gauge, history, HYDROLOGY) == [
         [],
-        [("Pending", "level-warning")],
-        [("Breach", "level-warning")],
-        [("Breach", "level-warning"), ("Breach", "level-guaranteed")],
-        [("Breach", "level-warning"), ("Recovery", "level-guaranteed")],
+        [(EventKind.PENDING, "level-warning")],
+        [(EventKind.BREACH, "level-warning")],
+        [(EventKind.BREACH, "level-warning"), (EventKind.BREACH, "level-guaranteed")],
+        [(EventKind.BREACH, "level-warning"), (EventKind.RECOVERY, "level-guaranteed")],
         [],
-        [("Recovery", "level-warning")],
+        [(EventKind.RECOVERY, "level-warning")],
     ]
     critical = evaluate(gauge, history[:4], HYDROLOGY)[1]
     assert (critical.severity, critical.limit, critical.observed) == (Severity.CRITICAL, 4.65, 4.70)
@@ -264,14 +273,14 @@ def test_hydrology_warning_and_guaranteed_levels(station_factory: Callable[..., 
 def test_flow_limit(station_factory: Callable[..., Station]) -> None:
     gauge = hydrology_station(station_factory)
     said = replay(gauge, [obs(0, {"flow": 500.0}), obs(1, {"flow": 520.0})], HYDROLOGY)
-    assert said == [[], [("Breach", "flow-max")]]
+    assert said == [[], [(EventKind.BREACH, "flow-max")]]
 
 
 def test_no_history_and_unordered_history(station_factory: Callable[..., Station]) -> None:
     river = station_factory()
     assert evaluate(river, [], TARGET_TWICE) == []
     shuffled = [obs(4, CLASS_V), obs(0, CLASS_V)]
-    assert [r.rule_id for r in evaluate(river, shuffled, TARGET_TWICE)] == ["target-class"]
+    assert [r.rule for r in evaluate(river, shuffled, TARGET_TWICE)] == ["target-class"]
 
 
 def test_persistence_and_limit_rule_validate_themselves() -> None:
