@@ -9,6 +9,8 @@ Rooms::
                    (the building blocks of the config files' pydantic models), yamlsource (a
                    YAML file validated against its model, every problem with its line),
                    errors (below)
+    sharing/       grants (which data each party sees, at what granularity and delay),
+                   config (data/sharing.yaml: the data-sharing list, one per year)
     formats/       records (the msgspec base of the topics' records), report (schema 1, the
                    station report), assessed (the assessed report), hj212 (HJ 212-2017 codec),
                    cnemc (published results), history (published results as station reports)
@@ -27,7 +29,8 @@ Exceptions (``stations.errors``)::
     ├── ConfigError               a YAML file is wrong; .problems: every (path, line, message)
     │   ├── RegistryError         stations.yaml
     │   ├── QCConfigError         qc.yaml
-    │   └── RuleConfigError       rules.yaml
+    │   ├── RuleConfigError       rules.yaml
+    │   └── SharingError          sharing.yaml (the data-sharing list)
     ├── UnknownStationError       a station id, name or MN not in the registry
     ├── UnitError                 an unknown unit for a parameter, or an unknown parameter
     ├── ClassificationError       a value or water body GB 3838 cannot class

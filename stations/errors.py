@@ -44,6 +44,10 @@ class RuleConfigError(ConfigError):
     """The breach rules (rules.yaml) are invalid."""
 
 
+class SharingError(ConfigError):
+    """The data-sharing list (sharing.yaml) is invalid, or has no list for the year asked."""
+
+
 class MessageError(StationsError):
     """A message does not decode into its record (:mod:`stations.formats.records`): it is not a
     JSON object (``undecodable``) or a field breaks the record; the text names the field."""

@@ -150,6 +150,9 @@ class Settings(BaseSettings):
     rules_path: Path | None = Field(
         None, description="Breach rules YAML; unset: the rules shipped in stations/data."
     )
+    sharing_path: Path | None = Field(
+        None, description="Data-sharing list YAML; unset: the list shipped in stations/data."
+    )
     future_tolerance_minutes: int = Field(
         10, ge=0, description="A report observed this long after it was received is rejected."
     )

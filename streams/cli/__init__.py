@@ -14,6 +14,7 @@ from streams.cli.domain import classify, stations
 from streams.cli.history import import_
 from streams.cli.kafka import store, topics, worker
 from streams.cli.query import query
+from streams.cli.sharing import sharing
 from streams.cli.simulate import simulate
 from streams.cli.watch import watch
 
@@ -38,6 +39,7 @@ main.add_command(store)
 main.add_command(query)
 main.add_command(classify)
 main.add_command(stations)
+main.add_command(sharing)
 main.add_command(import_)
 main.add_command(watch)
 main.add_command(simulate)
