@@ -9,6 +9,7 @@ from typing import Any
 
 import faust
 
+from streams import health
 from streams.settings import Settings
 
 
@@ -52,7 +53,8 @@ def broker_credentials(settings: Settings) -> Any:
 
 
 def _faust_app(settings: Settings, app_id: str, web_port: int) -> tuple[faust.App, Topics]:
-    """A Faust application on the configured brokers with the project's topics (raw bytes)."""
+    """A Faust application on the configured brokers with the project's topics (raw bytes) and
+    its ``/health`` view (:mod:`streams.health`)."""
     app = faust.App(
         app_id,
         broker=[f"kafka://{server}" for server in settings.kafka_bootstrap_servers.split(",")],
@@ -72,6 +74,7 @@ def _faust_app(settings: Settings, app_id: str, web_port: int) -> tuple[faust.Ap
         web_port=web_port,
         autodiscover=False,
     )
+    health.register(app)
 
     def raw_topic(name: str) -> Any:
         return app.topic(

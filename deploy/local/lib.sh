@@ -1,34 +1,237 @@
-# Shared by the deploy/local server scripts (sourced). The script defines say, running_pid and
-# pid_file before calling these.
+# shellcheck shell=bash
+# The library of the deploy/local scripts (sourced, never run): the state directory, pid files,
+# ports, readiness and stopping, for the local servers (Kafka, InfluxDB) and the app processes
+# (worker, store, alert receiver) alike.
+#
+# A server is data, declared once with `server NAME key=value ...`:
+#   pid_file       its pid file (the pid only, as every tool expects)
+#   log            its log, shown when it fails to start; out: where its output goes [log]
+#   append         yes: append its output to `out` on each start [no: start a fresh file]
+#   port           the TCP port on 127.0.0.1 it listens on; port_var: the setting that moves it
+#   match          a text its command line contains (with the pid file's age: the pid-reuse check)
+#   health_url     a URL that answers 2xx when it is ready (a /health view), and optionally
+#   health_body    an extended regexp its answer must match (InfluxDB: "status": "pass"), or
+#   health         a command that succeeds when it is ready (Kafka: a metadata request);
+#                  with neither, "ready" means its port is open
+#   start_timeout  seconds to wait until it is ready [90]; stop_timeout: after SIGTERM [60]
+#   detail         said after "running (pid N) on ..." by `server_status`
+# and the routines below take its name: running_pid, healthy, wait_ready, already_running,
+# start_server, stop_server, server_status.
+#
+# A pid counts only while its process is alive (not a zombie), its command line contains `match`,
+# and it started no later than the pid file was written: after a crash the pid may belong to
+# another program, which started later (pid reuse). Linux (/proc) only.
 
-# Stop the server of $pid_file: SIGTERM, up to 60 s, then SIGKILL. Idempotent.
-stop_server() {
-    local pid
-    if ! pid="$(running_pid)"; then
-        rm -f "$pid_file"
-        say "not running"
-        return 0
-    fi
-    say "stopping pid $pid"
-    kill -TERM "$pid"
-    local deadline=$((SECONDS + 60))
-    while kill -0 "$pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.5; done
-    if kill -0 "$pid" 2>/dev/null; then
-        say "still running after 60 s: SIGKILL"
-        kill -KILL "$pid" 2>/dev/null || true
-    fi
-    rm -f "$pid_file"
-    say "stopped"
+# Where the local servers keep data, logs, pid files and credentials (one set per machine, shared
+# by every checkout); streams/settings.py reads the same variable with the same default.
+: "${BASIN_STATE_DIR:=$HOME/.local/state/basinwatch}"
+# Downloaded and built server binaries, shared by every checkout on the machine.
+: "${BASIN_CACHE_DIR:=$HOME/.cache/basinwatch}"
+
+say_tag="${say_tag:-$(basename "$0" .sh)}"
+say() { printf '[%s] %s\n' "$say_tag" "$*" >&2; }
+die() {
+    say "error: $*"
+    exit 1
+}
+# say, on behalf of server $1
+note() {
+    local name="$1"
+    shift
+    printf '[%s] %s\n' "$name" "$*" >&2
 }
 
-# Exit status 0 and say so when the server of $pid_file runs and `answers` (defined by the
-# script) succeeds; 1 otherwise. $1: where it listens.
-server_status() {
-    local pid
-    if pid="$(running_pid)" && answers; then
-        say "running (pid $pid) on $1, data in $data_dir"
+# server NAME key=value ...: declare (or amend) a server.
+server() {
+    local name="$1" pair
+    shift
+    for pair in "$@"; do
+        printf -v "srv_${name}_${pair%%=*}" '%s' "${pair#*=}"
+    done
+}
+
+# srv NAME KEY [DEFAULT]: one property of a server.
+srv() {
+    local var="srv_${1}_${2}"
+    printf '%s' "${!var-${3-}}"
+}
+
+port_open() { (exec 3<>"/dev/tcp/${2:-127.0.0.1}/$1") 2>/dev/null; }
+
+# alive PID: the process exists and is not a zombie (a zombie still answers kill -0).
+alive() {
+    local stat
+    kill -0 "$1" 2>/dev/null || return 1
+    stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
+    stat="${stat##*) }"
+    [ "${stat%% *}" != Z ]
+}
+
+# proc_started_at PID: when the process started, in seconds since the epoch.
+proc_started_at() {
+    local stat ticks boot hz
+    stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
+    stat="${stat##*) }" # fields 3.. (the command name in field 2 may hold spaces)
+    # shellcheck disable=SC2086 # split into fields on purpose
+    set -- $stat
+    ticks="${20}" # field 22: start time in clock ticks after boot
+    boot="$(sed -n 's/^btime //p' /proc/stat)"
+    hz="$(getconf CLK_TCK)"
+    echo $((boot + ticks / hz))
+}
+
+# running_pid NAME: print the pid of the server's process; status 1 when it does not run.
+running_pid() {
+    local pid_file pid="" cmdline started written
+    pid_file="$(srv "$1" pid_file)"
+    [ -s "$pid_file" ] || return 1
+    read -r pid <"$pid_file" || true
+    case "$pid" in '' | *[!0-9]*) return 1 ;; esac
+    alive "$pid" || return 1
+    cmdline="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" || return 1
+    case "$cmdline" in *"$(srv "$1" match)"*) ;; *) return 1 ;; esac
+    started="$(proc_started_at "$pid")" || return 1
+    written="$(stat -c %Y "$pid_file")" || return 1
+    [ "$started" -le $((written + 2)) ] || return 1 # +2: btime and mtime are whole seconds
+    echo "$pid"
+}
+
+# where NAME: how the server is reached, for messages.
+where() {
+    local url
+    url="$(srv "$1" health_url)"
+    if [ -n "$url" ]; then
+        echo "${url%/health}"
+    else
+        echo "127.0.0.1:$(srv "$1" port)"
+    fi
+}
+
+# healthy NAME: one readiness probe.
+healthy() {
+    local check url body
+    check="$(srv "$1" health)"
+    url="$(srv "$1" health_url)"
+    if [ -n "$check" ]; then
+        $check
+    elif [ -n "$url" ]; then
+        body="$(curl -fsS --max-time 3 "$url" 2>/dev/null)" || return 1
+        grep -Eq -- "$(srv "$1" health_body '.')" <<<"$body"
+    else
+        port_open "$(srv "$1" port)"
+    fi
+}
+
+show_log() {
+    local file
+    for file in "$(srv "$1" log)" "$(srv "$1" out)"; do
+        if [ -n "$file" ] && [ -s "$file" ]; then
+            note "$1" "last lines of $file:"
+            tail -n 30 "$file" >&2 || true
+        fi
+    done
+}
+
+# wait_ready NAME: wait until the server is ready (health URL, health command or open port);
+# exit 1 with its log when it exits first or is not ready within start_timeout seconds.
+wait_ready() {
+    local timeout deadline
+    timeout="$(srv "$1" start_timeout 90)"
+    deadline=$((SECONDS + timeout))
+    while :; do
+        if ! running_pid "$1" >/dev/null; then
+            note "$1" "exited during start-up"
+            show_log "$1"
+            exit 1
+        fi
+        if healthy "$1"; then
+            return 0
+        fi
+        if [ "$SECONDS" -ge "$deadline" ]; then
+            note "$1" "not ready within $timeout s ($(srv "$1" health_url "$(where "$1")"))"
+            show_log "$1"
+            exit 1
+        fi
+        sleep 0.5
+    done
+}
+
+# already_running NAME: when it runs, say so and wait until it is ready (status 0); when its port
+# is taken by another program, exit 1; status 1 when it is to be started.
+already_running() {
+    local pid port
+    if pid="$(running_pid "$1")"; then
+        note "$1" "already running (pid $pid) on $(where "$1")"
+        wait_ready "$1"
         return 0
     fi
-    say "not running"
+    port="$(srv "$1" port)"
+    if [ -n "$port" ] && port_open "$port"; then
+        note "$1" "error: 127.0.0.1:$port is taken by another program; stop it or set $(srv "$1" port_var "its port")"
+        exit 1
+    fi
     return 1
+}
+
+# start_server NAME COMMAND...: start COMMAND in the background as the server (output to its
+# `out` file, pid to its pid file) and wait until it is ready.
+start_server() {
+    local name="$1" pid_file out started=$SECONDS
+    shift
+    pid_file="$(srv "$name" pid_file)"
+    out="$(srv "$name" out "$(srv "$name" log)")"
+    mkdir -p "$(dirname "$pid_file")" "$(dirname "$out")"
+    if [ "$(srv "$name" append no)" != yes ]; then
+        : >"$out"
+    fi
+    nohup "$@" >>"$out" 2>&1 </dev/null &
+    echo $! >"$pid_file"
+    wait_ready "$name"
+    note "$name" "ready in $((SECONDS - started)) s (pid $(cat "$pid_file")) on $(where "$name")"
+}
+
+# wait_gone PID SECONDS: status 0 once the process is gone, 1 if it still runs after SECONDS.
+wait_gone() {
+    local deadline=$((SECONDS + $2))
+    while alive "$1"; do
+        [ "$SECONDS" -lt "$deadline" ] || return 1
+        sleep 0.2
+    done
+}
+
+# stop_server NAME: SIGTERM, up to stop_timeout seconds, then SIGKILL (only if the pid still names
+# the same process). Idempotent.
+stop_server() {
+    local pid timeout pid_file
+    pid_file="$(srv "$1" pid_file)"
+    if ! pid="$(running_pid "$1")"; then
+        rm -f "$pid_file"
+        note "$1" "not running"
+        return 0
+    fi
+    timeout="$(srv "$1" stop_timeout 60)"
+    note "$1" "stopping pid $pid (SIGTERM, up to $timeout s)"
+    kill -TERM "$pid" 2>/dev/null || true
+    if ! wait_gone "$pid" "$timeout" && [ "$(running_pid "$1")" = "$pid" ]; then
+        note "$1" "still running after $timeout s: SIGKILL"
+        kill -KILL "$pid" 2>/dev/null || true
+        wait_gone "$pid" 10 || die "pid $pid survived SIGKILL"
+    fi
+    rm -f "$pid_file"
+    note "$1" "stopped"
+}
+
+# server_status NAME: status 0 and say so when it runs and is ready; 1 otherwise.
+server_status() {
+    local pid detail
+    if ! pid="$(running_pid "$1")"; then
+        note "$1" "not running"
+        return 1
+    fi
+    if ! healthy "$1"; then
+        note "$1" "running (pid $pid) but not ready on $(where "$1")"
+        return 1
+    fi
+    detail="$(srv "$1" detail)"
+    note "$1" "running (pid $pid) on $(where "$1")${detail:+, $detail}"
 }
