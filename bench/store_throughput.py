@@ -36,6 +36,7 @@ from stations.formats import hj212
 from stations.registry import load_registry
 from stations.simulation.faults import FaultRates
 from stations.simulation.model import simulate
+from streams.health import NotHealthy, wait_healthy
 from streams.settings import Settings
 from streams.store.points import document_points, line_protocol
 from streams.topics import publish_all
@@ -82,6 +83,8 @@ def through_store(
     settings: Settings, client: InfluxDBClient, name: str, docs: list[dict], points: int
 ) -> float:
     prefix = f"bench-store-{uuid.uuid4().hex[:8]}"
+    web_port = 6099
+    health_url = f"http://127.0.0.1:{web_port}/health"
     topics = {k: f"{prefix}.{k}" for k in ("raw", "assessed", "rejected", "breaches", "alerts")}
     admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
     try:
@@ -95,7 +98,7 @@ def through_store(
         BASIN_STORE_APP_ID=prefix,
         BASIN_INFLUX_BUCKET=name,
         BASIN_INFLUX_TOKEN=settings.influx_token_value(),
-        BASIN_STORE_WEB_PORT="6099",
+        BASIN_STORE_WEB_PORT=str(web_port),
         BASIN_WORKER_DATA_DIR=tempfile.mkdtemp(prefix="bench-store-"),
     )
     with tempfile.TemporaryFile() as log:
@@ -107,14 +110,12 @@ def through_store(
             stderr=subprocess.STDOUT,
         )
         try:
-            deadline = time.monotonic() + 120
-            while time.monotonic() < deadline:
+            try:
+                wait_healthy(health_url, 120, alive=lambda: proc.poll() is None)
+            except NotHealthy as exc:
                 log.seek(0)
-                if b"Worker]: Ready" in log.read():
-                    break
-                time.sleep(0.2)
-            else:
-                raise SystemExit("the store worker did not start")
+                tail = log.read()[-3000:].decode(errors="replace")
+                raise SystemExit(f"the store worker did not start: {exc}\n{tail}") from exc
             assessed = [
                 (d["station"].encode(), json.dumps(d).encode()) for d in docs if "rule" not in d
             ]

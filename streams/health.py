@@ -4,8 +4,9 @@ Both Faust applications serve the same document on their web port (``BASIN_WORKE
 ``BASIN_STORE_WEB_PORT``)::
 
     {"app": "basinwatch", "ready": true,
-     "partitions": {"wq.reports.raw": [0, 1], "wq.alerts": [0, 1]},
-     "lag": {"wq.reports.raw": {"0": 0, "1": 12}, "wq.alerts": {"0": 0, "1": 0}}}
+     "partitions": {"wq.alerts": [0, 1], "wq.reports.raw": [0, 1]},
+     "lag": {"wq.alerts": {"0": 0, "1": 0}, "wq.reports.raw": {"0": 0, "1": 12}},
+     "highwater": {"wq.alerts": {"0": 3, "1": 0}, "wq.reports.raw": {"0": 840, "1": 796}}}
 
 - **ready**: the application has started, its partitions are assigned and their tables
   recovered, and no rebalance is under way. The answer is HTTP 200 when ready, 503 otherwise
@@ -15,6 +16,8 @@ Both Faust applications serve the same document on their web port (``BASIN_WORKE
 - **lag**: per partition, the highwater (the offset the next message will get) minus the
   consumer's position (the offset it fetches next); ``null`` when either is unknown. Messages
   fetched but still in Faust's stream buffers are not counted.
+- **highwater**: per partition, the offset the next message will get (how many the partition
+  has had), so ``highwater - lag`` is where the consumer stands.
 
 :func:`wait_healthy` polls a ``/health`` URL until it answers 200: the deploy/local scripts, the
 integration tests and the benchmarks wait for readiness with it (or with ``wait_healthy`` of
@@ -64,14 +67,23 @@ class PartitionState:
 
 
 def health_document(app_id: str, ready: bool, states: Iterable[PartitionState]) -> dict[str, Any]:
-    """The JSON document of ``/health``: partitions by topic in order, lag by partition."""
+    """The JSON document of ``/health``: partitions by topic in order; lag and highwater by
+    partition (JSON keys are strings)."""
     ordered = sorted(states, key=lambda s: (s.topic, s.partition))
     partitions: dict[str, list[int]] = {}
     lag: dict[str, dict[str, int | None]] = {}
+    highwater: dict[str, dict[str, int | None]] = {}
     for state in ordered:
         partitions.setdefault(state.topic, []).append(state.partition)
         lag.setdefault(state.topic, {})[str(state.partition)] = state.lag
-    return {"app": app_id, "ready": ready, "partitions": partitions, "lag": lag}
+        highwater.setdefault(state.topic, {})[str(state.partition)] = state.highwater
+    return {
+        "app": app_id,
+        "ready": ready,
+        "partitions": partitions,
+        "lag": lag,
+        "highwater": highwater,
+    }
 
 
 def http_status(document: Mapping[str, Any]) -> int:

@@ -39,6 +39,7 @@ def test_the_document_lists_partitions_by_topic_and_the_lag_of_each() -> None:
         "ready": True,
         "partitions": {"wq.alerts": [0], "wq.reports.raw": [0, 1, 2]},
         "lag": {"wq.alerts": {"0": 0}, "wq.reports.raw": {"0": 0, "1": 12, "2": None}},
+        "highwater": {"wq.alerts": {"0": 7}, "wq.reports.raw": {"0": 50, "1": 120, "2": None}},
     }
     assert json.loads(json.dumps(document)) == document
 
@@ -49,6 +50,7 @@ def test_no_assignment_gives_empty_maps() -> None:
         "ready": False,
         "partitions": {},
         "lag": {},
+        "highwater": {},
     }
 
 
@@ -122,6 +124,7 @@ def test_the_app_document_takes_highwater_minus_position_without_changelogs() ->
         "ready": True,
         "partitions": {"raw": [0, 1]},
         "lag": {"raw": {"0": 9, "1": 0}},
+        "highwater": {"raw": {"0": 40, "1": 9}},
     }
 
 
