@@ -19,8 +19,10 @@
 # start_server, stop_server, server_status.
 #
 # A pid counts only while its process is alive (not a zombie), its command line contains `match`,
-# and it started no later than the pid file was written: after a crash the pid may belong to
-# another program, which started later (pid reuse). Linux (/proc) only.
+# and its start time is the one recorded beside the pid file (PID_FILE.start: "pid start-ticks",
+# written by start_server): after a crash the pid may belong to another program (pid reuse).
+# A pid file without that record (written by an older script) is checked by the command line
+# alone. Linux (/proc) only.
 
 # Where the local servers keep data, logs, pid files and credentials (one set per machine, shared
 # by every checkout); streams/settings.py reads the same variable with the same default.
@@ -67,22 +69,37 @@ alive() {
     [ "${stat%% *}" != Z ]
 }
 
-# proc_started_at PID: when the process started, in seconds since the epoch.
-proc_started_at() {
-    local stat ticks boot hz
+# start_ticks PID: when the process started, in clock ticks after boot (field 22 of its stat).
+start_ticks() {
+    local stat
     stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
     stat="${stat##*) }" # fields 3.. (the command name in field 2 may hold spaces)
     # shellcheck disable=SC2086 # split into fields on purpose
     set -- $stat
-    ticks="${20}" # field 22: start time in clock ticks after boot
-    boot="$(sed -n 's/^btime //p' /proc/stat)"
-    hz="$(getconf CLK_TCK)"
-    echo $((boot + ticks / hz))
+    echo "${20}"
+}
+
+# record_pid NAME PID: write the pid file and the start time beside it.
+record_pid() {
+    local pid_file ticks
+    pid_file="$(srv "$1" pid_file)"
+    echo "$2" >"$pid_file"
+    if ticks="$(start_ticks "$2")"; then
+        echo "$2 $ticks" >"$pid_file.start"
+    else
+        rm -f "$pid_file.start"
+    fi
+}
+
+forget_pid() {
+    local pid_file
+    pid_file="$(srv "$1" pid_file)"
+    rm -f "$pid_file" "$pid_file.start"
 }
 
 # running_pid NAME: print the pid of the server's process; status 1 when it does not run.
 running_pid() {
-    local pid_file pid="" cmdline started written
+    local pid_file pid="" cmdline recorded_pid="" recorded_ticks=""
     pid_file="$(srv "$1" pid_file)"
     [ -s "$pid_file" ] || return 1
     read -r pid <"$pid_file" || true
@@ -90,9 +107,12 @@ running_pid() {
     alive "$pid" || return 1
     cmdline="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" || return 1
     case "$cmdline" in *"$(srv "$1" match)"*) ;; *) return 1 ;; esac
-    started="$(proc_started_at "$pid")" || return 1
-    written="$(stat -c %Y "$pid_file")" || return 1
-    [ "$started" -le $((written + 2)) ] || return 1 # +2: btime and mtime are whole seconds
+    if [ -s "$pid_file.start" ]; then
+        read -r recorded_pid recorded_ticks <"$pid_file.start" || true
+        if [ "$recorded_pid" = "$pid" ] && [ "$(start_ticks "$pid")" != "$recorded_ticks" ]; then
+            return 1
+        fi
+    fi
     echo "$pid"
 }
 
@@ -185,7 +205,7 @@ start_server() {
         : >"$out"
     fi
     nohup "$@" >>"$out" 2>&1 </dev/null &
-    echo $! >"$pid_file"
+    record_pid "$name" $!
     wait_ready "$name"
     note "$name" "ready in $((SECONDS - started)) s (pid $(cat "$pid_file")) on $(where "$name")"
 }
@@ -202,10 +222,9 @@ wait_gone() {
 # stop_server NAME: SIGTERM, up to stop_timeout seconds, then SIGKILL (only if the pid still names
 # the same process). Idempotent.
 stop_server() {
-    local pid timeout pid_file
-    pid_file="$(srv "$1" pid_file)"
+    local pid timeout
     if ! pid="$(running_pid "$1")"; then
-        rm -f "$pid_file"
+        forget_pid "$1"
         note "$1" "not running"
         return 0
     fi
@@ -217,7 +236,7 @@ stop_server() {
         kill -KILL "$pid" 2>/dev/null || true
         wait_gone "$pid" 10 || die "pid $pid survived SIGKILL"
     fi
-    rm -f "$pid_file"
+    forget_pid "$1"
     note "$1" "stopped"
 }
 

@@ -114,6 +114,7 @@ def test_stop_terminates_and_removes_the_pid_file_and_is_idempotent(shell: Shell
     assert stopped.stderr.count("[web] not running") == 2
     assert not running(pid)
     assert not (shell.state / "web.pid").exists()
+    assert not (shell.state / "web.pid.start").exists()
 
 
 def test_a_process_ignoring_sigterm_is_killed_after_the_stop_timeout(shell: Shell) -> None:
@@ -132,13 +133,13 @@ def test_a_process_ignoring_sigterm_is_killed_after_the_stop_timeout(shell: Shel
 
 
 def test_a_reused_pid_is_not_taken_for_the_server(shell: Shell) -> None:
-    """The pid file names a process that started after the file was written (the server died and
-    its pid went to another program with the same command line): not running, not stopped."""
-    shell.state.mkdir(parents=True)
-    pid_file = shell.state / "web.pid"
-    pid_file.write_text("1\n")
-    old = time.time() - 60
-    os.utime(pid_file, (old, old))
+    """The pid file names a process with the server's command line that is not the process the
+    start recorded (the server died and its pid went to another program): not running, not
+    stopped, and its port is not taken over."""
+    assert shell.run("start_web").returncode == 0
+    pid, ticks = (shell.state / "web.pid.start").read_text().split()
+    assert pid == str(shell.pid("web")) and int(ticks) > 0
+    assert shell.run("stop_server web").returncode == 0
     other = subprocess.Popen(
         ["python3", "-m", "http.server", str(shell.port), "--bind", "127.0.0.1"],
         stdout=subprocess.DEVNULL,
@@ -146,8 +147,8 @@ def test_a_reused_pid_is_not_taken_for_the_server(shell: Shell) -> None:
     )
     try:
         wait_listening(shell.port)
-        pid_file.write_text(f"{other.pid}\n")
-        os.utime(pid_file, (old, old))
+        (shell.state / "web.pid").write_text(f"{other.pid}\n")
+        (shell.state / "web.pid.start").write_text(f"{other.pid} {int(ticks) - 1}\n")
 
         result = shell.run("running_pid web || echo 'no pid'; stop_server web; start_web")
 
@@ -158,6 +159,18 @@ def test_a_reused_pid_is_not_taken_for_the_server(shell: Shell) -> None:
     finally:
         other.kill()
         other.wait(10)
+
+
+def test_a_pid_file_without_a_start_record_is_checked_by_the_command_line(shell: Shell) -> None:
+    """As an older script wrote it: the server's process counts, and stops."""
+    assert shell.run("start_web").returncode == 0
+    (shell.state / "web.pid.start").unlink()
+
+    result = shell.run("server_status web && stop_server web")
+
+    assert result.returncode == 0, result.stderr
+    assert "[web] stopped" in result.stderr
+    assert not (shell.state / "web.pid").exists()
 
 
 def test_a_pid_of_another_command_is_not_taken_for_the_server(shell: Shell) -> None:
