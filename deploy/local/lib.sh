@@ -16,7 +16,8 @@
 #   start_timeout  seconds to wait until it is ready [90]; stop_timeout: after SIGTERM [60]
 #   detail         said after "running (pid N) on ..." by `server_status`
 # and the routines below take its name: running_pid, healthy, wait_ready, already_running,
-# start_server, stop_server, server_status.
+# start_server, stop_server, server_status. Their local variables start with "_": bash scopes
+# dynamically, so a `health` command sees the script's own variables (port, state_dir) unshadowed.
 #
 # A pid counts only while its process is alive (not a zombie), its command line contains `match`,
 # and its start time is the one recorded beside the pid file (PID_FILE.start: "pid start-ticks",
@@ -129,14 +130,14 @@ where() {
 
 # healthy NAME: one readiness probe.
 healthy() {
-    local check url body
-    check="$(srv "$1" health)"
-    url="$(srv "$1" health_url)"
-    if [ -n "$check" ]; then
-        $check
-    elif [ -n "$url" ]; then
-        body="$(curl -fsS --max-time 3 "$url" 2>/dev/null)" || return 1
-        grep -Eq -- "$(srv "$1" health_body '.')" <<<"$body"
+    local _check _url _body
+    _check="$(srv "$1" health)"
+    _url="$(srv "$1" health_url)"
+    if [ -n "$_check" ]; then
+        $_check
+    elif [ -n "$_url" ]; then
+        _body="$(curl -fsS --max-time 3 "$_url" 2>/dev/null)" || return 1
+        grep -Eq -- "$(srv "$1" health_body '.')" <<<"$_body"
     else
         port_open "$(srv "$1" port)"
     fi
@@ -155,9 +156,9 @@ show_log() {
 # wait_ready NAME: wait until the server is ready (health URL, health command or open port);
 # exit 1 with its log when it exits first or is not ready within start_timeout seconds.
 wait_ready() {
-    local timeout deadline
-    timeout="$(srv "$1" start_timeout 90)"
-    deadline=$((SECONDS + timeout))
+    local _timeout _deadline
+    _timeout="$(srv "$1" start_timeout 90)"
+    _deadline=$((SECONDS + _timeout))
     while :; do
         if ! running_pid "$1" >/dev/null; then
             note "$1" "exited during start-up"
@@ -167,8 +168,8 @@ wait_ready() {
         if healthy "$1"; then
             return 0
         fi
-        if [ "$SECONDS" -ge "$deadline" ]; then
-            note "$1" "not ready within $timeout s ($(srv "$1" health_url "$(where "$1")"))"
+        if [ "$SECONDS" -ge "$_deadline" ]; then
+            note "$1" "not ready within $_timeout s ($(srv "$1" health_url "$(where "$1")"))"
             show_log "$1"
             exit 1
         fi
@@ -179,15 +180,15 @@ wait_ready() {
 # already_running NAME: when it runs, say so and wait until it is ready (status 0); when its port
 # is taken by another program, exit 1; status 1 when it is to be started.
 already_running() {
-    local pid port
-    if pid="$(running_pid "$1")"; then
-        note "$1" "already running (pid $pid) on $(where "$1")"
+    local _pid _port
+    if _pid="$(running_pid "$1")"; then
+        note "$1" "already running (pid $_pid) on $(where "$1")"
         wait_ready "$1"
         return 0
     fi
-    port="$(srv "$1" port)"
-    if [ -n "$port" ] && port_open "$port"; then
-        note "$1" "error: 127.0.0.1:$port is taken by another program; stop it or set $(srv "$1" port_var "its port")"
+    _port="$(srv "$1" port)"
+    if [ -n "$_port" ] && port_open "$_port"; then
+        note "$1" "error: 127.0.0.1:$_port is taken by another program; stop it or set $(srv "$1" port_var "its port")"
         exit 1
     fi
     return 1
@@ -196,18 +197,18 @@ already_running() {
 # start_server NAME COMMAND...: start COMMAND in the background as the server (output to its
 # `out` file, pid to its pid file) and wait until it is ready.
 start_server() {
-    local name="$1" pid_file out started=$SECONDS
+    local _name="$1" _pid_file _out _started=$SECONDS
     shift
-    pid_file="$(srv "$name" pid_file)"
-    out="$(srv "$name" out "$(srv "$name" log)")"
-    mkdir -p "$(dirname "$pid_file")" "$(dirname "$out")"
-    if [ "$(srv "$name" append no)" != yes ]; then
-        : >"$out"
+    _pid_file="$(srv "$_name" pid_file)"
+    _out="$(srv "$_name" out "$(srv "$_name" log)")"
+    mkdir -p "$(dirname "$_pid_file")" "$(dirname "$_out")"
+    if [ "$(srv "$_name" append no)" != yes ]; then
+        : >"$_out"
     fi
-    nohup "$@" >>"$out" 2>&1 </dev/null &
-    record_pid "$name" $!
-    wait_ready "$name"
-    note "$name" "ready in $((SECONDS - started)) s (pid $(cat "$pid_file")) on $(where "$name")"
+    nohup "$@" >>"$_out" 2>&1 </dev/null &
+    record_pid "$_name" $!
+    wait_ready "$_name"
+    note "$_name" "ready in $((SECONDS - _started)) s (pid $(cat "$_pid_file")) on $(where "$_name")"
 }
 
 # wait_gone PID SECONDS: status 0 once the process is gone, 1 if it still runs after SECONDS.
@@ -222,19 +223,19 @@ wait_gone() {
 # stop_server NAME: SIGTERM, up to stop_timeout seconds, then SIGKILL (only if the pid still names
 # the same process). Idempotent.
 stop_server() {
-    local pid timeout
-    if ! pid="$(running_pid "$1")"; then
+    local _pid _timeout
+    if ! _pid="$(running_pid "$1")"; then
         forget_pid "$1"
         note "$1" "not running"
         return 0
     fi
-    timeout="$(srv "$1" stop_timeout 60)"
-    note "$1" "stopping pid $pid (SIGTERM, up to $timeout s)"
-    kill -TERM "$pid" 2>/dev/null || true
-    if ! wait_gone "$pid" "$timeout" && [ "$(running_pid "$1")" = "$pid" ]; then
-        note "$1" "still running after $timeout s: SIGKILL"
-        kill -KILL "$pid" 2>/dev/null || true
-        wait_gone "$pid" 10 || die "pid $pid survived SIGKILL"
+    _timeout="$(srv "$1" stop_timeout 60)"
+    note "$1" "stopping pid $_pid (SIGTERM, up to $_timeout s)"
+    kill -TERM "$_pid" 2>/dev/null || true
+    if ! wait_gone "$_pid" "$_timeout" && [ "$(running_pid "$1")" = "$_pid" ]; then
+        note "$1" "still running after $_timeout s: SIGKILL"
+        kill -KILL "$_pid" 2>/dev/null || true
+        wait_gone "$_pid" 10 || die "pid $_pid survived SIGKILL"
     fi
     forget_pid "$1"
     note "$1" "stopped"
@@ -242,15 +243,15 @@ stop_server() {
 
 # server_status NAME: status 0 and say so when it runs and is ready; 1 otherwise.
 server_status() {
-    local pid detail
-    if ! pid="$(running_pid "$1")"; then
+    local _pid _detail
+    if ! _pid="$(running_pid "$1")"; then
         note "$1" "not running"
         return 1
     fi
     if ! healthy "$1"; then
-        note "$1" "running (pid $pid) but not ready on $(where "$1")"
+        note "$1" "running (pid $_pid) but not ready on $(where "$1")"
         return 1
     fi
-    detail="$(srv "$1" detail)"
-    note "$1" "running (pid $pid) on $(where "$1")${detail:+, $detail}"
+    _detail="$(srv "$1" detail)"
+    note "$1" "running (pid $_pid) on $(where "$1")${_detail:+, $_detail}"
 }

@@ -222,3 +222,21 @@ def test_the_state_directory_has_one_default() -> None:
     scripts = (LIB.parent).glob("*.sh")
     defaults = [p.name for p in scripts if ".local/state/basinwatch" in p.read_text()]
     assert defaults == ["lib.sh"]
+
+
+def test_a_health_command_sees_the_scripts_own_variables(shell: Shell) -> None:
+    """As kafka.sh's health command reads its global $port: no routine's local hides it."""
+    script = f"""
+port={shell.port} pid_file=unused timeout=unused
+answers() {{ port_open "$port"; }}
+server web health=answers
+start_web
+start_web
+server_status web
+"""
+    result = shell.run(script)
+
+    assert result.returncode == 0, result.stderr
+    assert "[web] ready in" in result.stderr
+    assert "[web] already running (pid" in result.stderr
+    assert "[web] running (pid" in result.stderr
