@@ -3,7 +3,7 @@
 Both Faust applications serve the same document on their web port (``BASIN_WORKER_WEB_PORT``,
 ``BASIN_STORE_WEB_PORT``)::
 
-    {"app": "basinwatch", "ready": true,
+    {"app": "basinwatch", "ready": true, "leader": true,
      "partitions": {"wq.alerts": [0, 1], "wq.reports.raw": [0, 1]},
      "lag": {"wq.alerts": {"0": 0, "1": 0}, "wq.reports.raw": {"0": 0, "1": 12}},
      "highwater": {"wq.alerts": {"0": 3, "1": 0}, "wq.reports.raw": {"0": 840, "1": 796}}}
@@ -11,13 +11,14 @@ Both Faust applications serve the same document on their web port (``BASIN_WORKE
 - **ready**: the application has started, its partitions are assigned and their tables
   recovered, and no rebalance is under way. The answer is HTTP 200 when ready, 503 otherwise
   (the web server itself opens only after the first assignment and recovery).
-- **partitions**: the partitions of the topics its agents read, by topic (the tables' changelog
-  partitions are left out: they are read only during a recovery).
+- **partitions**: the partitions of the topics its agents read, by topic (Faust's own topics,
+  the tables' changelogs and the leader election topic, are left out).
 - **lag**: per partition, the highwater (the offset the next message will get) minus the
   consumer's position (the offset it fetches next); ``null`` when either is unknown. Messages
   fetched but still in Faust's stream buffers are not counted.
 - **highwater**: per partition, the offset the next message will get (how many the partition
   has had), so ``highwater - lag`` is where the consumer stands.
+- **leader**: whether this process is its group's leader (the worker's alert clock runs there).
 
 :func:`wait_healthy` polls a ``/health`` URL until it answers 200: the deploy/local scripts, the
 integration tests and the benchmarks wait for readiness with it (or with ``wait_healthy`` of
@@ -66,7 +67,9 @@ class PartitionState:
         return max(self.highwater - self.position, 0)
 
 
-def health_document(app_id: str, ready: bool, states: Iterable[PartitionState]) -> dict[str, Any]:
+def health_document(
+    app_id: str, ready: bool, states: Iterable[PartitionState], *, leader: bool = False
+) -> dict[str, Any]:
     """The JSON document of ``/health``: partitions by topic in order; lag and highwater by
     partition (JSON keys are strings)."""
     ordered = sorted(states, key=lambda s: (s.topic, s.partition))
@@ -80,6 +83,7 @@ def health_document(app_id: str, ready: bool, states: Iterable[PartitionState]) 
     return {
         "app": app_id,
         "ready": ready,
+        "leader": leader,
         "partitions": partitions,
         "lag": lag,
         "highwater": highwater,
@@ -101,9 +105,9 @@ async def app_health(app: Any) -> dict[str, Any]:
     """Collect the ``/health`` document of a running Faust application."""
     ready = is_ready(app)
     consumer = app.consumer
-    changelogs = set(app.tables.changelog_topics)
+    read = agent_topics(app)
     assigned = sorted(
-        (tp for tp in consumer.assignment() if tp.topic not in changelogs),
+        (tp for tp in consumer.assignment() if tp.topic in read),
         key=lambda tp: (tp.topic, tp.partition),
     )
     highwaters: Mapping[Any, int] = {}
@@ -127,7 +131,15 @@ async def app_health(app: Any) -> dict[str, Any]:
         PartitionState(tp.topic, tp.partition, _offset(highwaters.get(tp)), pos)
         for tp, pos in zip(assigned, positions, strict=True)
     ]
-    return health_document(app.conf.id, ready, states)
+    return health_document(app.conf.id, ready, states, leader=bool(app.is_leader()))
+
+
+def agent_topics(app: Any) -> set[str]:
+    """The names of the topics the application's agents read."""
+    names: set[str] = set()
+    for agent in app.agents.values():
+        names.update(getattr(agent.channel, "topics", ()))
+    return names
 
 
 def _offset(value: Any) -> int | None:

@@ -32,11 +32,12 @@ def test_the_document_lists_partitions_by_topic_and_the_lag_of_each() -> None:
         PartitionState("wq.reports.raw", 2, highwater=None, position=3),
     ]
 
-    document = health_document("basinwatch", True, states)
+    document = health_document("basinwatch", True, states, leader=True)
 
     assert document == {
         "app": "basinwatch",
         "ready": True,
+        "leader": True,
         "partitions": {"wq.alerts": [0], "wq.reports.raw": [0, 1, 2]},
         "lag": {"wq.alerts": {"0": 0}, "wq.reports.raw": {"0": 0, "1": 12, "2": None}},
         "highwater": {"wq.alerts": {"0": 7}, "wq.reports.raw": {"0": 50, "1": 120, "2": None}},
@@ -48,6 +49,7 @@ def test_no_assignment_gives_empty_maps() -> None:
     assert health_document("store", False, []) == {
         "app": "store",
         "ready": False,
+        "leader": False,
         "partitions": {},
         "lag": {},
         "highwater": {},
@@ -99,22 +101,38 @@ class FakeConsumer:
         return self.position_of[tp]
 
 
+@dataclass
+class FakeAgent:
+    channel: Any
+
+
+@dataclass
+class FakeTopic:
+    topics: tuple[str, ...]
+
+
 class FakeApp:
+    """What /health reads of a Faust app: its id, agents, consumer, tables and rebalance state."""
+
     def __init__(self, consumer: FakeConsumer, *, recovered: bool = True) -> None:
         self.consumer = consumer
         self.conf = type("Conf", (), {"id": "basinwatch"})()
+        self.agents = {"check": FakeAgent(FakeTopic(("raw",))), "loop": FakeAgent(object())}
         recovery = type("Recovery", (), {"completed": FakeEvent(recovered)})()
-        self.tables = type(
-            "Tables", (), {"recovery": recovery, "changelog_topics": {"basinwatch-h-changelog"}}
-        )()
+        self.tables = type("Tables", (), {"recovery": recovery})()
         self.rebalancing = False
         self.in_recovery = False
 
+    def is_leader(self) -> bool:
+        return True
 
-def test_the_app_document_takes_highwater_minus_position_without_changelogs() -> None:
-    raw0, raw1, log0 = TP("raw", 0), TP("raw", 1), TP("basinwatch-h-changelog", 0)
+
+def test_the_app_document_takes_highwater_minus_position_of_what_the_agents_read() -> None:
+    raw0, raw1 = TP("raw", 0), TP("raw", 1)
+    changelog, leader = TP("basinwatch-h-changelog", 0), TP("basinwatch-__assignor-__leader", 0)
     consumer = FakeConsumer(
-        highwater={raw0: 40, raw1: 9, log0: 500}, position_of={raw0: 31, raw1: 9, log0: 2}
+        highwater={raw0: 40, raw1: 9, changelog: 500, leader: 0},
+        position_of={raw0: 31, raw1: 9, changelog: 2, leader: 0},
     )
 
     document = asyncio.run(app_health(FakeApp(consumer)))
@@ -122,6 +140,7 @@ def test_the_app_document_takes_highwater_minus_position_without_changelogs() ->
     assert document == {
         "app": "basinwatch",
         "ready": True,
+        "leader": True,
         "partitions": {"raw": [0, 1]},
         "lag": {"raw": {"0": 9, "1": 0}},
         "highwater": {"raw": {"0": 40, "1": 9}},
