@@ -8,7 +8,7 @@
 #   log            its log, shown when it fails to start; out: where its output goes [log]
 #   append         yes: append its output to `out` on each start [no: start a fresh file]
 #   port           the TCP port on 127.0.0.1 it listens on; port_var: the setting that moves it
-#   match          a text its command line contains (with the pid file's age: the pid-reuse check)
+#   match          a text its command line contains (with the start time: the pid-reuse check)
 #   health_url     a URL that answers 2xx when it is ready (a /health view), and optionally
 #   health_body    an extended regexp its answer must match (InfluxDB: "status": "pass"), or
 #   health         a command that succeeds when it is ready (Kafka: a metadata request);
