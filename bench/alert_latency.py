@@ -34,7 +34,8 @@ from kafka.admin import KafkaAdminClient, NewTopic
 
 from stations.registry import load_registry
 from stations.station import StationKind
-from streams.health import NotHealthy, wait_healthy
+from streams.errors import NotHealthy
+from streams.health import wait_healthy
 from streams.settings import Settings
 from streams.testing.alerting import alerts_yaml, reports
 from streams.testing.receivers import HttpReceiver

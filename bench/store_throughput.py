@@ -38,7 +38,8 @@ from stations.registry import load_registry
 from stations.rules.events import RuleEvent
 from stations.simulation.faults import FaultRates
 from stations.simulation.model import simulate
-from streams.health import NotHealthy, wait_healthy
+from streams.errors import NotHealthy
+from streams.health import wait_healthy
 from streams.settings import Settings
 from streams.store.points import line_protocol, record_points
 from streams.testing.pipeline import expected_outcome

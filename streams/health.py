@@ -38,17 +38,13 @@ from typing import Any
 
 from aiokafka.errors import ConsumerStoppedError, KafkaError
 
-from streams.errors import StreamsError
+from streams.errors import NotHealthy
 
 PATH = "/health"
 #: How long one /health request waits for the offsets before it reports them unknown.
 POSITION_TIMEOUT_SECONDS = 2.0
 #: What the consumer raises when a partition was revoked meanwhile or the broker is slow.
 _UNKNOWN = (TimeoutError, KafkaError, ConsumerStoppedError)
-
-
-class NotHealthy(StreamsError):
-    """A ``/health`` URL did not answer 200 in time, or its process exited while waited for."""
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,8 @@ import pytest
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import UnknownTopicOrPartitionError
 
-from streams.health import NotHealthy, wait_healthy
+from streams.errors import NotHealthy
+from streams.health import wait_healthy
 
 REPO = Path(__file__).resolve().parents[2]
 KAFKA_SH = REPO / "deploy" / "local" / "kafka.sh"
