@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -142,7 +143,8 @@ class TopicSet:
 
     def delete(self) -> list[str]:
         """Delete every topic of this test: those it created and those made for it by others
-        (``basin topics ensure``, the workers' changelogs: all named after the prefix). Topics
+        (``basin topics ensure``, the workers' changelogs: all named after the prefix), and wait
+        until the broker no longer lists them (deletion is asynchronous in Kafka). Topics
         already gone are no error. The names deleted."""
         admin = KafkaAdminClient(bootstrap_servers=self.bootstrap)
         try:
@@ -150,14 +152,18 @@ class TopicSet:
             if not mine:
                 return []
             result = admin.delete_topics(mine, raise_errors=False)
+            failed = {
+                t["name"]: t["error_code"]
+                for t in result["topics"]
+                if t["error_code"] not in (0, UnknownTopicOrPartitionError.errno)
+            }
+            assert not failed, f"could not delete the topics of {self.prefix}: {failed}"
+            deadline = time.monotonic() + 30
+            while left := set(mine) & set(admin.list_topics()):
+                assert time.monotonic() < deadline, f"still listed 30 s after deletion: {left}"
+                time.sleep(0.2)
         finally:
             admin.close()
-        failed = {
-            t["name"]: t["error_code"]
-            for t in result["topics"]
-            if t["error_code"] not in (0, UnknownTopicOrPartitionError.errno)
-        }
-        assert not failed, f"could not delete the topics of {self.prefix}: {failed}"
         return mine
 
     def worker_env(self, **extra: str) -> dict[str, str]:
