@@ -9,6 +9,7 @@ import click
 
 from streams.cli.alerts import alerts
 from streams.cli.boards import boards
+from streams.cli.boards_push import push_command
 from streams.cli.common import SettingsInfo
 from streams.cli.config import config
 from streams.cli.domain import classify, stations
@@ -46,3 +47,4 @@ main.add_command(watch)
 main.add_command(simulate)
 main.add_command(alerts)
 main.add_command(boards)
+boards.add_command(push_command)
