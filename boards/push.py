@@ -270,12 +270,17 @@ def _guard(url: str, call: Callable[[], Any]) -> Any:
             reason = "connection refused or no route (is Grafana running there?)"
         elif isinstance(exc, requests.exceptions.Timeout):
             reason = "no answer in time"
+        elif isinstance(exc, requests.exceptions.JSONDecodeError):
+            reason = "the answer is not JSON (is this Grafana's URL?)"
         raise GrafanaUnreachable(url, reason) from exc
 
 
 def health(api: GrafanaFace, url: str) -> str:
     """Grafana's version from ``GET /api/health`` (needs no token); unreachable: an error."""
-    answer = _guard(url, lambda: api.api.GET("/health"))
+    try:
+        answer = _guard(url, lambda: api.api.GET("/health"))
+    except GrafanaException:
+        return "?"  # behind a proxy that hides it, say: the reads will tell
     return str(answer.get("version", "?")) if isinstance(answer, dict) else "?"
 
 
