@@ -159,9 +159,15 @@ def no_data_chart(frame: Frame) -> Figure:
 
 
 def line_chart(
-    frame: Frame, series: Sequence[Series], unit: str = "", levels: Sequence[Level] = ()
+    frame: Frame,
+    series: Sequence[Series],
+    unit: str = "",
+    levels: Sequence[Level] = (),
+    ticks: Mapping[float, str] | None = None,
+    span: tuple[datetime, datetime] | None = None,
 ) -> Figure:
-    """Lines over time, flagged values marked, reference levels as dashed lines."""
+    """Lines over time, flagged values marked, reference levels as dashed lines; ``ticks`` name
+    the values of the y axis (classes: 1 -> Ⅰ类), ``span`` is the time range shown."""
     figure = _figure(frame)
     axes = figure.add_subplot()
     drawn = [s for s in series if s.values]
@@ -194,7 +200,13 @@ def line_chart(
             fontsize=8,
             color=level.colour,
         )
-    locator = mdates.AutoDateLocator(maxticks=8, tz=TIMEZONE)
+    if span is not None:
+        axes.set_xlim(mdates.date2num(span[0]), mdates.date2num(span[1]))
+    if ticks:
+        shown = sorted(ticks)
+        axes.set_yticks(shown, [ticks[v] for v in shown])
+        axes.set_ylim(shown[0] - 0.5, shown[-1] + 0.5)
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=8, tz=TIMEZONE)
     axes.xaxis.set_major_locator(locator)
     axes.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz=TIMEZONE))
     axes.set_ylabel(unit)
@@ -232,7 +244,10 @@ def bar_chart(
         axes.set_ylabel(unit)
         axes.grid(axis="y", alpha=0.3)
     total = sum(values)
-    labels = [f"{_number(v)} ({v / total:.0%})" if shares and total else _number(v) for v in values]
+    labels = [
+        f"{number_text(v)} ({v / total:.0%})" if shares and total else number_text(v)
+        for v in values
+    ]
     axes.bar_label(bars, labels=labels, fontsize=9, padding=2)
     axes.margins(x=0.08, y=0.12)
     for side in ("top", "right"):
@@ -282,7 +297,7 @@ def table_chart(
     if len(rows) > len(shown):
         notes.append(f"… 另有 {len(rows) - len(shown)} 行 ({len(rows) - len(shown)} more rows)")
     framed = Frame(frame.title, frame.subtitle, tuple(notes))
-    figure = _figure(framed, (SIZE[0], max(2.4, 1.3 + 0.24 * (len(shown) + 1))))
+    figure = _figure(framed, (SIZE[0], max(2.4, 1.2 + 0.19 * (len(shown) + 1 + len(notes)))))
     axes = figure.add_subplot()
     axes.set_axis_off()
     if not shown:
@@ -360,12 +375,13 @@ def save_png(figure: Figure, path: Path) -> Path:
     return path
 
 
-def _number(value: float) -> str:
+def number_text(value: float) -> str:
+    """A number as a chart writes it: integers whole, others to 3 significant digits."""
     return f"{value:.0f}" if float(value).is_integer() else f"{value:.3g}"
 
 
 def _cell(value: object) -> str:
     if isinstance(value, float):
-        return _number(value)
+        return number_text(value)
     text = str(value)
     return text if len(text) <= 40 else text[:39] + "…"

@@ -145,14 +145,6 @@ def _is_number(value: Any) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _class_text(column: str, value: Any) -> tuple[str, str | None]:
-    if "class" in column and _is_number(value) and int(value) in CLASS_NAMES:
-        return CLASS_NAMES[int(value)], charts.class_colour(int(value))
-    if isinstance(value, datetime):
-        return value.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M"), None
-    return ("" if value is None else str(value)), None
-
-
 def figure(
     dashboard: Mapping[str, Any], panel: Mapping[str, Any], tables: list[Table], window: Window
 ) -> Figure:
@@ -161,19 +153,74 @@ def figure(
     notes = tuple(filter(None, [str(panel.get("description", "")).strip()]))
     frame = Frame(title, window.subtitle(), notes)
     kind = panel.get("type")
-    unit = str(panel.get("fieldConfig", {}).get("defaults", {}).get("unit", "") or "")
+    defaults = (panel.get("fieldConfig") or {}).get("defaults") or {}
+    unit = unit_label(str(defaults.get("unit") or ""))
+    mapped = value_mappings(defaults)
     rows = [row for table in tables for row in table.rows]
     if not rows:
         return charts.no_data_chart(frame)
     if kind == "timeseries":
-        return charts.line_chart(frame, [_series(t) for t in tables], unit=unit)
+        ticks = {float(k): text for k, (text, _) in mapped.items() if _is_float(k)}
+        span = (window.start, window.stop)
+        return charts.line_chart(frame, [_series(t) for t in tables], unit, (), ticks, span)
     if kind == "stat":
-        return charts.stat_chart(frame, [s for t in tables for s in _stats(t)])
+        return charts.stat_chart(frame, [s for t in tables for s in _stats(t, mapped, unit)])
     if kind in _BARS:
         return _bars(frame, tables, unit, shares=kind == "piechart")
     if kind == "geomap":
         return _map(frame, rows)
-    return _table(frame, rows)
+    return _table(frame, rows, mapped)
+
+
+def value_mappings(defaults: Mapping[str, Any]) -> dict[str, tuple[str, str | None]]:
+    """Grafana's value mappings of a panel (type "value"): value text -> (text, colour)."""
+    mapped: dict[str, tuple[str, str | None]] = {}
+    for mapping in defaults.get("mappings") or []:
+        if mapping.get("type") != "value":
+            continue
+        for value, result in (mapping.get("options") or {}).items():
+            mapped[str(value)] = (str(result.get("text", value)), result.get("color"))
+    return mapped
+
+
+def unit_label(unit: str) -> str:
+    """A Grafana unit id as a reader writes it (``percent`` -> %, ``suffix:X`` -> X)."""
+    if unit in ("", "none", "short"):
+        return ""
+    if unit in ("percent", "percentunit"):
+        return "%"
+    return unit.split(":", 1)[1] if ":" in unit else unit
+
+
+def _is_float(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _text(
+    value: Any, mapped: Mapping[str, tuple[str, str | None]], column: str = ""
+) -> tuple[str, str | None]:
+    """A value as a panel shows it: its mapping (class names and colours), times in Beijing
+    time ("—" for the epoch, a placeholder), numbers shortened."""
+    key = _number_text(value) if _is_number(value) else str(value)
+    if key in mapped:
+        return mapped[key]
+    if column and "class" in column and _is_number(value) and int(value) in CLASS_NAMES:
+        return CLASS_NAMES[int(value)], charts.class_colour(int(value))
+    if isinstance(value, datetime):
+        if value.timestamp() == 0:
+            return "—", None
+        return value.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M"), None
+    if _is_number(value):
+        return charts.number_text(float(value)), None
+    return ("" if value is None else str(value)), None
+
+
+def _number_text(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
 
 
 def _series(table: Table) -> Series:
@@ -192,7 +239,7 @@ def _series(table: Table) -> Series:
     )
 
 
-def _stats(table: Table) -> list[Stat]:
+def _stats(table: Table, mapped: Mapping[str, tuple[str, str | None]], unit: str) -> list[Stat]:
     last = table.rows[-1]
     if "_value" in last:
         columns = {table.group.get("_field", series_name(table)): last["_value"]}
@@ -200,9 +247,9 @@ def _stats(table: Table) -> list[Stat]:
         columns = {k: v for k, v in last.items() if k not in _META and not k.startswith("_")}
     stats = []
     for column, value in columns.items():
-        text, colour = _class_text(str(column), value)
-        if _is_number(value) and not colour:
-            text = charts._number(float(value))
+        text, colour = _text(value, mapped, str(column))
+        if _is_number(value) and not colour and unit:
+            text = f"{text} {unit}" if unit != "%" else f"{text}%"
         stats.append(Stat(str(column), text, colour))
     return stats
 
@@ -245,13 +292,15 @@ def _map(frame: Frame, rows: list[Mapping[str, Any]]) -> Figure:
     return charts.map_chart(frame, points, missing)
 
 
-def _table(frame: Frame, rows: list[Mapping[str, Any]]) -> Figure:
+def _table(
+    frame: Frame, rows: list[Mapping[str, Any]], mapped: Mapping[str, tuple[str, str | None]]
+) -> Figure:
     columns: list[str] = []
     for row in rows:
         columns += [c for c in row if c not in _META and c not in columns]
     cells, colours = [], []
     for row in rows:
-        texts = [_class_text(column, row.get(column)) for column in columns]
+        texts = [_text(row.get(column), mapped, column) for column in columns]
         cells.append([text for text, _ in texts])
         colours.append([colour for _, colour in texts])
     return charts.table_chart(frame, columns, cells, colours)
