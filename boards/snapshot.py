@@ -242,7 +242,7 @@ def _series(table: Table) -> Series:
 def _stats(table: Table, mapped: Mapping[str, tuple[str, str | None]], unit: str) -> list[Stat]:
     last = table.rows[-1]
     if "_value" in last:
-        columns = {table.group.get("_field", series_name(table)): last["_value"]}
+        columns = {series_name(table): last["_value"]}
     else:
         columns = {k: v for k, v in last.items() if k not in _META and not k.startswith("_")}
     stats = []
