@@ -120,17 +120,12 @@ class PushReport:
 
 
 def desired_permissions(bundle: Bundle) -> dict[str, frozenset[Principal]]:
-    """Folder uid -> the teams that view it: a party's team its own folder, every team the
-    shared folder (``party`` None). Nobody else: the default Viewer/Editor role grants go."""
-    teams = {team.party: team.name for team in bundle.teams}
-    wanted: dict[str, frozenset[Principal]] = {}
-    for folder in bundle.folders:
-        if folder.party is None:
-            names = set(teams.values())
-        else:
-            names = {teams[folder.party]} if folder.party in teams else set()
-        wanted[folder.uid] = frozenset(("team", name, VIEW) for name in names)
-    return wanted
+    """Folder uid -> the teams that view it (:meth:`Bundle.permissions`: a party's team its own
+    folder, every team the shared folder). Nobody else: the default role grants go."""
+    return {
+        uid: frozenset(("team", name, VIEW) for name in names)
+        for uid, names in bundle.permissions().items()
+    }
 
 
 def comparable_dashboard(dashboard: Mapping[str, Any]) -> dict[str, Any]:

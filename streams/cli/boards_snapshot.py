@@ -12,7 +12,7 @@ from influxdb_client import InfluxDBClient
 from influxdb_client.rest import ApiException
 from urllib3.exceptions import HTTPError
 
-from boards.bundle import bundle
+from boards.bundle import bundle, view_bucket
 from boards.charts import FontMissing
 from boards.snapshot import BEIJING, Window, influx_runner, snapshot
 from stations.errors import SharingError
@@ -23,11 +23,6 @@ from streams.settings import Settings
 
 #: Short names a person types for the boards whose uid says otherwise.
 ALIASES = {"basin": "overview"}
-
-
-def view_bucket(settings_bucket: str, party: str) -> str:
-    """Contract 1: the view bucket of ``party`` (streams.store.views has the same rule)."""
-    return f"{settings_bucket}-{party.lower()}"
 
 
 def _time(text: str | None) -> datetime | None:

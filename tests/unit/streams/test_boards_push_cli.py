@@ -90,3 +90,53 @@ def test_without_a_token_nothing_is_sent(grafana: GrafanaServer) -> None:
     assert result.exit_code == 1
     assert "set BASIN_GRAFANA_TOKEN" in result.output
     assert grafana.requests == []
+
+
+def test_the_shipped_boards_land_in_their_folders_with_their_teams(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("BASIN_VIEW_TOKEN_JS", raising=False)
+    with GrafanaServer(token=TOKEN) as grafana:
+        first = _run(grafana.url)
+        assert first.exit_code == 0, first.output
+        state = grafana.state
+        assert {uid: f["title"] for uid, f in state.folders.items()} == {
+            "bw-shared": "basinwatch 共享 Shared",
+            "bw-js": "basinwatch JS",
+            "bw-zj": "basinwatch ZJ",
+            "bw-sh": "basinwatch SH",
+            "bw-ah": "basinwatch AH",
+            "bw-tba": "basinwatch TBA",
+        }
+        names = {team_id: team["name"] for team_id, team in state.teams.items()}
+        parties = ["ah", "js", "sh", "tba", "zj"]
+        assert sorted(names.values()) == [f"basinwatch-{p}" for p in parties]
+        viewers = {
+            uid: sorted((names[i["teamId"]], i["permission"]) for i in items)
+            for uid, items in state.permissions.items()
+        }
+        assert viewers == {
+            "bw-shared": [(f"basinwatch-{p}", 1) for p in parties],
+            **{f"bw-{p}": [(f"basinwatch-{p}", 1)] for p in parties},
+        }
+        assert {uid: d["jsonData"]["defaultBucket"] for uid, d in state.datasources.items()} == {
+            f"bw-influx-{p}": f"basinwatch-{p}" for p in parties
+        }
+        folders = {uid: record["folderUid"] for uid, record in state.dashboards.items()}
+        assert [uid for uid, folder in folders.items() if folder == "bw-shared"] == [
+            "bw-overview",
+            "bw-station",
+            "bw-boundary",
+        ]
+        for party in parties:
+            assert len([f for f in folders.values() if f == f"bw-{party}"]) == 6
+        assert len(folders) == 33
+        grafana.requests.clear()
+
+        second = _run(grafana.url)
+
+        assert second.exit_code == 0, second.output
+        assert grafana.writes == []
+        assert second.output.splitlines()[-1].endswith(
+            "already has the boards (6 folders, 5 teams, 5 datasources, 33 dashboards): no writes"
+        )
