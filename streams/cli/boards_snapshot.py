@@ -47,10 +47,19 @@ def find_board(boards: list[dict[str, Any]], name: str, party: str | None) -> di
     for uid in wanted:
         if uid in by_uid:
             return by_uid[uid]
-    names = sorted({uid.removeprefix("bw-") for uid in by_uid})
-    raise click.BadParameter(
-        f"no board {name!r}; boards: basin, " + ", ".join(names), param_hint="--board"
+    suffixes = tuple(f"-{p.value.lower()}" for p in Jurisdiction)
+    per_party = {
+        u.removeprefix("bw-")[: -len(x)] for u in by_uid for x in suffixes if u.endswith(x)
+    }
+    if not party and short in per_party:
+        raise click.BadParameter(f"{name!r} is a party's board: give --party", param_hint="--party")
+    basin_wide = {u.removeprefix("bw-") for u in by_uid if not u.endswith(suffixes)}
+    listed = (
+        ", ".join(sorted(basin_wide | {"basin"}))
+        + "; with --party: "
+        + ", ".join(sorted(per_party))
     )
+    raise click.BadParameter(f"no board {name!r}; boards: {listed}", param_hint="--board")
 
 
 @click.command("snapshot")
