@@ -244,8 +244,11 @@ def bar_chart(
         axes.set_ylabel(unit)
         axes.grid(axis="y", alpha=0.3)
     total = sum(values)
+    suffix = "%" if unit == "%" else ""
     labels = [
-        f"{number_text(v)} ({v / total:.0%})" if shares and total else number_text(v)
+        f"{number_text(v)}{suffix} ({v / total:.0%})"
+        if shares and total
+        else number_text(v) + suffix
         for v in values
     ]
     axes.bar_label(bars, labels=labels, fontsize=9, padding=2)
