@@ -227,3 +227,19 @@ def test_alerts_open_time_to_acknowledge_and_failed_deliveries(store: Store) -> 
         assert spans, done
         (mean,) = store.run(query_of("bw-alerts-sh", title), ALERT_DAYS)
         assert mean["_value"] == pytest.approx(sum(spans.values()) / len(spans), abs=1 / 60)
+
+
+def test_the_map_shows_the_located_stations_and_the_table_the_others(store: Store) -> None:
+    registry = load_registry()
+    classes = newest_classes()
+    rows = store.run(query_of("bw-overview", "站点地图"))
+    located = {s.id: (s.lat, s.lon) for s in registry if s.lat is not None}
+    assert {r["station"]: (r["lat"], r["lon"], r["class"]) for r in rows} == {
+        sid: (*located[sid], cls) for sid, cls in classes.items() if sid in located
+    }
+    assert rows, "some April 2021 stations have coordinates"
+    rows = store.run(query_of("bw-overview", "无坐标站点"))
+    assert {r["station"] for r in rows} == {s.id for s in registry} - set(located)
+    assert {r["station"]: r["class"] for r in rows if r["class"]} == {
+        sid: cls for sid, cls in classes.items() if sid not in located
+    }
