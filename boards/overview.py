@@ -59,7 +59,7 @@ def map_query(ctx: BoardContext) -> str:
 
 def unlocated_query(ctx: BoardContext) -> str:
     """Stations without coordinates: newest class, or 0 (no data) when none in the range."""
-    missing = tuple(s for s in ctx.water_quality if s not in ctx.located)
+    missing = tuple(s for s in ctx.stations if s not in ctx.located)
     data = latest_class(ctx, [s.id for s in missing] or ["-"]).stage(
         "map(fn: (r) => ({station: r.station, station_name: r.station_name, "
         "jurisdiction: r.jurisdiction, _time: r._time, class: r._value}))"
@@ -217,7 +217,7 @@ def build(ctx: BoardContext) -> dict[str, Any]:
             table_panel(
                 ds,
                 f"无坐标站点 Stations without coordinates ({total - located})",
-                "Not on the map. Class 0 = no result in the range.",
+                "Not on the map. Class 0 = no class in the range (or a hydrology gauge).",
                 [unlocated_query(ctx)],
             ).mappings(class_mappings()),
             Place(10, 12),
