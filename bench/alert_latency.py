@@ -34,6 +34,8 @@ from kafka.admin import KafkaAdminClient, NewTopic
 
 from stations.registry import load_registry
 from stations.station import StationKind
+from streams.errors import NotHealthy
+from streams.health import wait_healthy
 from streams.settings import Settings
 from streams.testing.alerting import alerts_yaml, reports
 from streams.testing.receivers import HttpReceiver
@@ -73,6 +75,8 @@ def main() -> None:
     args = parser.parse_args()
     settings = Settings()
     prefix = f"bench-alerts-{uuid.uuid4().hex[:8]}"
+    web_port = 6098
+    health_url = f"http://127.0.0.1:{web_port}/health"
     names = ("raw", "assessed", "rejected", "breaches", "alerts", "alert_commands")
     topics = {k: f"{prefix}.{k}" for k in names}
     admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
@@ -90,7 +94,7 @@ def main() -> None:
         BASIN_APP_ID=prefix,
         BASIN_ALERTS_PATH=str(work / "alerts.yaml"),
         BASIN_ALERTS_TICK_SECONDS="3600",
-        BASIN_WORKER_WEB_PORT="6098",
+        BASIN_WORKER_WEB_PORT=str(web_port),
         BASIN_WORKER_DATA_DIR=str(work / "data"),
     )
     sent: dict[tuple[str, str], tuple[float, int]] = {}
@@ -100,11 +104,11 @@ def main() -> None:
             stderr=subprocess.STDOUT,
         )  # fmt: skip
         try:
-            deadline = time.monotonic() + 120
-            while b"Worker]: Ready" not in (work / "worker.log").read_bytes():
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise SystemExit(f"the worker did not start: see {work / 'worker.log'}")
-                time.sleep(0.2)
+            try:
+                wait_healthy(health_url, 120, alive=lambda: proc.poll() is None)
+            except NotHealthy as exc:
+                log_file = work / "worker.log"
+                raise SystemExit(f"the worker did not start ({exc}): see {log_file}") from exc
             producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks=1)
             plan = messages(args.stations, args.cycles)
             for station, at, cycle, value in plan:

@@ -38,6 +38,8 @@ from stations.registry import load_registry
 from stations.rules.events import RuleEvent
 from stations.simulation.faults import FaultRates
 from stations.simulation.model import simulate
+from streams.errors import NotHealthy
+from streams.health import wait_healthy
 from streams.settings import Settings
 from streams.store.points import line_protocol, record_points
 from streams.testing.pipeline import expected_outcome
@@ -88,6 +90,8 @@ def through_store(
     points: int,
 ) -> float:
     prefix = f"bench-store-{uuid.uuid4().hex[:8]}"
+    web_port = 6099
+    health_url = f"http://127.0.0.1:{web_port}/health"
     topics = {k: f"{prefix}.{k}" for k in ("raw", "assessed", "rejected", "breaches", "alerts")}
     admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
     try:
@@ -101,7 +105,7 @@ def through_store(
         BASIN_STORE_APP_ID=prefix,
         BASIN_INFLUX_BUCKET=name,
         BASIN_INFLUX_TOKEN=settings.influx_token_value(),
-        BASIN_STORE_WEB_PORT="6099",
+        BASIN_STORE_WEB_PORT=str(web_port),
         BASIN_WORKER_DATA_DIR=tempfile.mkdtemp(prefix="bench-store-"),
     )
     with tempfile.TemporaryFile() as log:
@@ -113,14 +117,12 @@ def through_store(
             stderr=subprocess.STDOUT,
         )
         try:
-            deadline = time.monotonic() + 120
-            while time.monotonic() < deadline:
+            try:
+                wait_healthy(health_url, 120, alive=lambda: proc.poll() is None)
+            except NotHealthy as exc:
                 log.seek(0)
-                if b"Worker]: Ready" in log.read():
-                    break
-                time.sleep(0.2)
-            else:
-                raise SystemExit("the store worker did not start")
+                tail = log.read()[-3000:].decode(errors="replace")
+                raise SystemExit(f"the store worker did not start: {exc}\n{tail}") from exc
             assessed = [
                 (d.station.encode(), encode(d)) for d in docs if isinstance(d, AssessedReport)
             ]

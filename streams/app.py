@@ -8,6 +8,7 @@ from typing import Any
 
 import faust
 
+from streams import health
 from streams.settings import Settings
 
 
@@ -42,7 +43,8 @@ def broker_credentials(options: dict[str, Any]) -> Any:
 
 
 def _faust_app(settings: Settings, app_id: str, web_port: int) -> tuple[faust.App, Topics]:
-    """A Faust application on the configured brokers with the project's topics (raw bytes)."""
+    """A Faust application on the configured brokers with the project's topics (raw bytes) and
+    its ``/health`` view (:mod:`streams.health`)."""
     options = settings.kafka_client_options()
     app = faust.App(
         app_id,
@@ -63,6 +65,7 @@ def _faust_app(settings: Settings, app_id: str, web_port: int) -> tuple[faust.Ap
         web_port=web_port,
         autodiscover=False,
     )
+    health.register(app)
 
     def raw_topic(name: str) -> Any:
         return app.topic(

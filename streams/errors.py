@@ -3,6 +3,9 @@
 StreamsError                 root: everything raised on purpose by streams/
 ├── KafkaUnavailableError    the brokers cannot be reached or refused a request
 ├── TopicError               a project topic cannot be created or has the wrong shape
+├── NotHealthy               a /health URL did not answer 200 in time, or its process exited
+├── PointError               a message the store cannot turn into points (names the field);
+│                            dead-lettered as ``store_invalid``
 └── StoreError               the InfluxDB store (streams.store); ``status``: the HTTP status, if any
     ├── StoreUnavailable     retryable: an outage (connection refused or reset, timeout, 5xx, 429)
     └── StoreRefused         not retryable: InfluxDB answered and refused the request (other 4xx)
@@ -60,3 +63,11 @@ class DataRejected(StoreRefused):
 
 class StoreConfigError(StoreRefused):
     """InfluxDB refused the credentials or does not know the org or bucket (401, 403, 404)."""
+
+
+class NotHealthy(StreamsError):
+    """A ``/health`` URL did not answer 200 in time, or its process exited while waited for."""
+
+
+class PointError(StreamsError, ValueError):
+    """A message the store cannot turn into points (names the field)."""

@@ -11,18 +11,16 @@
 #
 # Every step is idempotent. The tests drive chromium over the Chrome DevTools Protocol, so no
 # chromium-driver is needed. Installing needs root (or sudo) and the Debian apt mirror; the apt
-# output goes to $BASIN_STATE_DIR/chromium/install.log (default ~/.local/state/basinwatch).
+# output goes to $BASIN_STATE_DIR/chromium/install.log (BASIN_STATE_DIR: see lib.sh).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=deploy/local/lib.sh
 . "$here/lib.sh"
+
 state_dir="$BASIN_STATE_DIR/chromium"
 log_file="$state_dir/install.log"
 PACKAGE="chromium"
-
-say() { printf '[chromium] %s\n' "$*" >&2; }
-die() { say "error: $*"; exit 1; }
 
 # The executable: Debian's /usr/lib/chromium/chromium (what the /usr/bin/chromium launcher execs);
 # any other chromium on the PATH otherwise.

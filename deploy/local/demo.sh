@@ -4,10 +4,10 @@
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
-cd "$repo"
-basin="$repo/.venv/bin/basin"
 # shellcheck source=deploy/local/lib.sh
 . "$here/lib.sh"
+cd "$repo"
+basin="$repo/.venv/bin/basin"
 state="$BASIN_STATE_DIR"
 data="$repo/tests/data/cnemc-2021-04/江苏省"
 watch_seconds="${BASIN_DEMO_WATCH_SECONDS:-20}"
@@ -25,35 +25,11 @@ step "GB 3838-2002 classes of the real published results (CNEMC, 37 Jiangsu sect
 "$basin" classify --format cnemc --year 2021 --summary "$data"/*.csv >"$state/classified.jsonl"
 echo "one JSON line per result in $state/classified.jsonl"
 
-start_process() {  # name, then the basin command
-    local name="$1"; shift
-    if [ -f "$state/$name.pid" ] && kill -0 "$(cat "$state/$name.pid")" 2>/dev/null; then
-        echo "$name already running (pid $(cat "$state/$name.pid"))"
-        return
-    fi
-    nohup "$basin" "$@" >"$state/$name.log" 2>&1 </dev/null &
-    echo $! >"$state/$name.pid"
-    for _ in $(seq 1 90); do
-        grep -q "Worker]: Ready" "$state/$name.log" && break
-        kill -0 "$(cat "$state/$name.pid")" 2>/dev/null || { tail -n 40 "$state/$name.log"; exit 1; }
-        sleep 1
-    done
-    grep -q "Worker]: Ready" "$state/$name.log" || { echo "$name not ready in 90 s"; exit 1; }
-    echo "$name started (pid $(cat "$state/$name.pid")), log $state/$name.log"
-}
-
 step "local alert receiver on 127.0.0.1:9300 (every duty desk of alerts/data/alerts.yaml posts here)"
-if [ -f "$state/receiver.pid" ] && kill -0 "$(cat "$state/receiver.pid")" 2>/dev/null; then
-    echo "receiver already running (pid $(cat "$state/receiver.pid"))"
-else
-    nohup "$basin" alerts receiver --port 9300 >"$state/receiver.log" 2>&1 </dev/null &
-    echo $! >"$state/receiver.pid"
-    echo "receiver started (pid $(cat "$state/receiver.pid")), log $state/receiver.log"
-fi
+"$here/apps.sh" start receiver
 
 step "worker (checks, QC, classes, breaches, alerts, notifications) and store (InfluxDB writer)"
-start_process worker worker
-start_process store store
+"$here/apps.sh" start worker store
 
 step "publishing the real results as station reports, plus two bad messages"
 "$basin" import cnemc --year 2021 "$data"/*.csv
@@ -114,13 +90,14 @@ Still running: Kafka (127.0.0.1:9092), InfluxDB (http://127.0.0.1:8086, credenti
 $state/influxdb/credentials.env), the worker (pid $(cat "$state/worker.pid")) and the store
 (pid $(cat "$state/store.pid")).
 Where to look:
-  worker log         $state/worker.log
+  worker log         $state/worker.log   (health: http://127.0.0.1:6066/health)
   alert console      http://127.0.0.1:6066/console/?jurisdiction=JS
   notifications      $state/receiver.log   (basin alerts list | ack | silence)
-  store log          $state/store.log
+  store log          $state/store.log    (health: http://127.0.0.1:6067/health)
   InfluxDB           .venv/bin/basin query latest | .venv/bin/basin query monthly --month 2021-04
   Kafka log          $state/kafka/kafka.log
   live counts        .venv/bin/basin watch
   topics             .venv/bin/basin topics ensure
+  app processes      deploy/local/apps.sh status | stop | start
 Stop everything:     make down
 EOF

@@ -15,9 +15,9 @@
 #   (plus BASIN_INFLUX_USER and BASIN_INFLUX_PASSWORD of the admin user)
 #
 # Every step is idempotent. Environment (defaults in brackets):
-#   BASIN_CACHE_DIR   [~/.cache/basinwatch]   the influxd binary, shared by every checkout on the machine
-#   BASIN_STATE_DIR   [~/.local/state/basinwatch]  data, logs, pid files of the local servers (one
-#                     set per machine, shared by every checkout, so two clones never fight for a port)
+#   BASIN_CACHE_DIR   the influxd binary, shared by every checkout on the machine
+#   BASIN_STATE_DIR   data, logs, pid files of the local servers (one set per machine, shared by
+#                     every checkout, so two clones never fight for a port); defaults in lib.sh
 #   BASIN_INFLUX_PORT [8086]  BASIN_INFLUX_START_TIMEOUT [90] seconds
 #
 # The build needs go (>= the go line of InfluxDB's go.mod), cargo + rustup (stable), a C compiler and
@@ -26,22 +26,20 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=deploy/local/lib.sh
+. "$here/lib.sh"
 
 INFLUX_VERSION="2.9.1"
 INFLUX_MODULE="github.com/influxdata/influxdb/v2"
 # Build tags of InfluxDB's GNUmakefile (COMMON_TAGS), without "assets" (the UI).
 BUILD_TAGS="sqlite_foreign_keys,sqlite_json"
-cache_dir="${BASIN_CACHE_DIR:-$HOME/.cache/basinwatch}"
+cache_dir="$BASIN_CACHE_DIR"
 influx_home="$cache_dir/influxdb-$INFLUX_VERSION"
 influxd="$influx_home/influxd"
 build_dir="$cache_dir/build/influxdb-$INFLUX_VERSION"
-# shellcheck source=deploy/local/lib.sh
-. "$here/lib.sh"
 state_dir="$BASIN_STATE_DIR/influxdb"
 data_dir="$state_dir/data"
 port="${BASIN_INFLUX_PORT:-8086}"
-start_timeout="${BASIN_INFLUX_START_TIMEOUT:-90}"
-pid_file="$state_dir/influxd.pid"
 log_file="$state_dir/influxd.log"
 credentials="$state_dir/credentials.env"
 url="http://127.0.0.1:$port"
@@ -49,8 +47,10 @@ ORG="basinwatch"
 BUCKET="basinwatch"
 ADMIN_USER="basin-admin"
 
-say() { printf '[influxdb] %s\n' "$*" >&2; }
-die() { say "error: $*"; exit 1; }
+server influxdb pid_file="$state_dir/influxd.pid" log="$log_file" append=yes \
+    port="$port" port_var=BASIN_INFLUX_PORT match="influxd run" \
+    health_url="$url/health" health_body='"status": *"pass"' \
+    start_timeout="${BASIN_INFLUX_START_TIMEOUT:-90}" stop_timeout=60 detail="data in $data_dir"
 
 installed() { [ -f "$influx_home/.complete" ] && [ -x "$influxd" ]; }
 
@@ -112,7 +112,7 @@ install() {
         || die "go mod download failed: $info"
     moddir="$(printf '%s' "$info" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
     commit="$(printf '%s' "$info" | sed -n 's/^[[:space:]]*"Hash": "\([0-9a-f]\{7\}\).*/\1/p')"
-    [ -n "$moddir" ] && [ -f "$moddir/go.mod" ] || die "go mod download gave no source directory: $info"
+    { [ -n "$moddir" ] && [ -f "$moddir/go.mod" ]; } || die "go mod download gave no source directory: $info"
     if [ ! -f "$build_dir/src/.copied" ]; then
         rm -rf "$build_dir/src"
         cp -R "$moddir" "$build_dir/src"
@@ -160,43 +160,10 @@ install() {
     say "installed $("$influxd" version) ($(du -h "$influxd" | cut -f1)) in $minutes min"
 }
 
-running_pid() {
-    [ -f "$pid_file" ] || return 1
-    local pid
-    pid="$(cat "$pid_file")"
-    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
-    # The pid may have been reused by another program after a crash. Right after the start it may
-    # still be nohup, about to exec influxd: so look at the first two arguments.
-    tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | head -n2 | grep -q '/influxd$' || return 1
-    echo "$pid"
-}
-
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; }
-
-healthy() { curl -fsS --max-time 3 "$url/health" 2>/dev/null | grep -q '"status": *"pass"'; }
-
-wait_ready() {
-    local deadline=$((SECONDS + start_timeout))
-    while [ $SECONDS -lt $deadline ]; do
-        if ! running_pid >/dev/null; then
-            say "influxd exited during start-up; last lines of $log_file:"
-            tail -n 30 "$log_file" >&2 || true
-            exit 1
-        fi
-        if healthy; then
-            return 0
-        fi
-        sleep 0.5
-    done
-    say "influxd did not answer /health with pass within $start_timeout s; last lines of $log_file:"
-    tail -n 30 "$log_file" >&2 || true
-    exit 1
-}
-
 new_secret() { python3 -c 'import secrets; print(secrets.token_urlsafe(32))' 2>/dev/null || openssl rand -hex 32; }
 
 onboard() {
-    healthy || die "influxd does not answer on $url; run: deploy/local/influxdb.sh start"
+    healthy influxdb || die "influxd does not answer on $url; run: deploy/local/influxdb.sh start"
     local setup
     setup="$(curl -fsS --max-time 10 "$url/api/v2/setup")" || die "GET $url/api/v2/setup failed"
     if ! printf '%s' "$setup" | grep -q '"allowed": *true'; then
@@ -238,49 +205,34 @@ EOF
 
 start() {
     install
-    if pid="$(running_pid)"; then
-        say "already running (pid $pid) on $url"
-        wait_ready
+    if already_running influxdb; then
         onboard
         return 0
     fi
-    if port_open; then
-        die "127.0.0.1:$port is taken by another program; stop it or set BASIN_INFLUX_PORT"
-    fi
     mkdir -p "$data_dir"
-    local started=$SECONDS
     say "starting on $url, data in $data_dir, log $log_file"
     # Run from the state directory with it as the config path, so no stray config.toml is read.
     (
         cd "$state_dir"
-        INFLUXD_CONFIG_PATH="$state_dir" nohup "$influxd" run \
+        start_server influxdb env INFLUXD_CONFIG_PATH="$state_dir" "$influxd" run \
             --http-bind-address "127.0.0.1:$port" \
             --bolt-path "$data_dir/influxd.bolt" \
             --sqlite-path "$data_dir/influxd.sqlite" \
             --engine-path "$data_dir/engine" \
             --reporting-disabled \
             --ui-disabled \
-            --log-level info \
-            >>"$log_file" 2>&1 </dev/null &
-        echo $! >"$pid_file"
+            --log-level info
     )
-    wait_ready
-    say "ready in $((SECONDS - started)) s (pid $(cat "$pid_file"))"
     onboard
 }
-
-stop() { stop_server; }
-
-answers() { healthy; }
-status() { server_status "$url"; }
 
 case "${1:-}" in
     install) install ;;
     start) start ;;
-    stop) stop ;;
-    restart) stop; start ;;
-    status) status ;;
-    reset) stop; rm -rf "$state_dir"; say "data and credentials removed" ;;
+    stop) stop_server influxdb ;;
+    restart) stop_server influxdb; start ;;
+    status) server_status influxdb ;;
+    reset) stop_server influxdb; rm -rf "$state_dir"; say "data and credentials removed" ;;
     onboard) onboard ;;
     *) echo "usage: $0 install|start|stop|restart|status|reset|onboard" >&2; exit 2 ;;
 esac

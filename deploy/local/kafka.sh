@@ -9,33 +9,31 @@
 #   deploy/local/kafka.sh reset     stop and delete the data directory
 #
 # Every step is idempotent. Environment (defaults in brackets):
-#   BASIN_CACHE_DIR   [~/.cache/basinwatch]   jars, shared by every checkout on the machine
-#   BASIN_STATE_DIR   [~/.local/state/basinwatch]  data, logs, pid files of the local servers (one
-#                     set per machine, shared by every checkout, so two clones never fight for a port)
+#   BASIN_CACHE_DIR   jars, shared by every checkout on the machine
+#   BASIN_STATE_DIR   data, logs, pid files of the local servers (one set per machine, shared by
+#                     every checkout, so two clones never fight for a port); defaults in lib.sh
 #   BASIN_KAFKA_PORT  [9092]  BASIN_KAFKA_CONTROLLER_PORT [9093]
 #   BASIN_KAFKA_HEAP  [768m]  BASIN_KAFKA_START_TIMEOUT [90] seconds
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-repo="$(cd "$here/../.." && pwd)"
-KAFKA_VERSION="3.9.2"
-cache_dir="${BASIN_CACHE_DIR:-$HOME/.cache/basinwatch}"
-kafka_home="$cache_dir/kafka-$KAFKA_VERSION"
-libs="$kafka_home/libs"
 # shellcheck source=deploy/local/lib.sh
 . "$here/lib.sh"
+
+KAFKA_VERSION="3.9.2"
+kafka_home="$BASIN_CACHE_DIR/kafka-$KAFKA_VERSION"
+libs="$kafka_home/libs"
 state_dir="$BASIN_STATE_DIR/kafka"
 data_dir="$state_dir/data"
 port="${BASIN_KAFKA_PORT:-9092}"
 controller_port="${BASIN_KAFKA_CONTROLLER_PORT:-9093}"
 heap="${BASIN_KAFKA_HEAP:-768m}"
-start_timeout="${BASIN_KAFKA_START_TIMEOUT:-90}"
-pid_file="$state_dir/kafka.pid"
 log_file="$state_dir/kafka.log"
 config="$state_dir/server.properties"
 
-say() { printf '[kafka] %s\n' "$*" >&2; }
-die() { say "error: $*"; exit 1; }
+server kafka pid_file="$state_dir/kafka.pid" log="$log_file" out="$state_dir/kafka.out" \
+    port="$port" port_var=BASIN_KAFKA_PORT match="kafka.Kafka" health=answers \
+    start_timeout="${BASIN_KAFKA_START_TIMEOUT:-90}" stop_timeout=60 detail="data in $data_dir"
 
 require_java() {
     command -v java >/dev/null || die "java not found: install OpenJDK 17 (apt-get install openjdk-17-jre-headless)"
@@ -61,16 +59,6 @@ install() {
     [ -f "$libs/kafka_2.13-$KAFKA_VERSION.jar" ] || die "maven ran but $libs has no kafka jar"
     touch "$kafka_home/.complete"
     say "installed $(find "$libs" -name '*.jar' | wc -l) jars in $((SECONDS - started)) s"
-}
-
-running_pid() {
-    [ -f "$pid_file" ] || return 1
-    local pid
-    pid="$(cat "$pid_file")"
-    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
-    # The pid may have been reused by another program after a crash.
-    grep -q "kafka.Kafka" "/proc/$pid/cmdline" 2>/dev/null || return 1
-    echo "$pid"
 }
 
 java_run() {
@@ -134,66 +122,32 @@ format_storage() {
         || die "StorageTool format failed"
 }
 
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; }
-
 answers_metadata() {
     java_run kafka.admin.BrokerApiVersionsCommand --bootstrap-server "127.0.0.1:$port" >/dev/null 2>&1
 }
 
-wait_ready() {
-    local deadline=$((SECONDS + start_timeout))
-    while [ $SECONDS -lt $deadline ]; do
-        if ! running_pid >/dev/null; then
-            say "the broker exited during start-up; last lines of $log_file:"
-            tail -n 30 "$log_file" >&2 || true
-            tail -n 30 "$state_dir/kafka.out" >&2 || true
-            exit 1
-        fi
-        if port_open && answers_metadata; then
-            return 0
-        fi
-        sleep 1
-    done
-    say "the broker did not answer metadata requests within $start_timeout s; last lines of $log_file:"
-    tail -n 30 "$log_file" >&2 || true
-    exit 1
-}
+answers() { port_open "$port" && answers_metadata; }
 
 start() {
     install
     require_java
-    if pid="$(running_pid)"; then
-        say "already running (pid $pid) on 127.0.0.1:$port"
-        wait_ready
+    if already_running kafka; then
         return 0
-    fi
-    if port_open; then
-        die "127.0.0.1:$port is taken by another program; stop it or set BASIN_KAFKA_PORT"
     fi
     write_config
     format_storage
-    local started=$SECONDS
     say "starting on 127.0.0.1:$port (controller :$controller_port), log $log_file"
-    nohup java -Xms"$heap" -Xmx"$heap" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
+    start_server kafka java -Xms"$heap" -Xmx"$heap" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
         -Djava.awt.headless=true -Dlog4j.configuration="file:$state_dir/log4j.properties" \
-        -Dkafka.logs.dir="$state_dir" -cp "$libs/*" kafka.Kafka "$config" \
-        >"$state_dir/kafka.out" 2>&1 </dev/null &
-    echo $! >"$pid_file"
-    wait_ready
-    say "ready in $((SECONDS - started)) s (pid $(cat "$pid_file"))"
+        -Dkafka.logs.dir="$state_dir" -cp "$libs/*" kafka.Kafka "$config"
 }
-
-stop() { stop_server; }
-
-answers() { port_open && answers_metadata; }
-status() { server_status "127.0.0.1:$port"; }
 
 case "${1:-}" in
     install) install ;;
     start) start ;;
-    stop) stop ;;
-    restart) stop; start ;;
-    status) status ;;
-    reset) stop; rm -rf "$state_dir"; say "data removed" ;;
+    stop) stop_server kafka ;;
+    restart) stop_server kafka; start ;;
+    status) server_status kafka ;;
+    reset) stop_server kafka; rm -rf "$state_dir"; say "data removed" ;;
     *) echo "usage: $0 install|start|stop|restart|status|reset" >&2; exit 2 ;;
 esac

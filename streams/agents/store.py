@@ -16,22 +16,22 @@ error (a wrong token, org or bucket, a bug) stops the worker loudly instead of b
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
 from typing import Any
 
 import faust
 
+from alerts.errors import RecordError
+from alerts.records import decode_alerts
 from stations.errors import MessageError
 from stations.formats.assessed import AssessedReport
 from stations.formats.records import decode
 from stations.rules.events import RuleEvent
 from streams.deadletter import Source, dead_letter
-from streams.errors import DataRejected
+from streams.errors import DataRejected, PointError
 from streams.gaps import GapGuard
 from streams.store.points import (
-    PointError,
     alert_points,
     assessed_points,
     event_point,
@@ -51,20 +51,10 @@ def message_lines(
         if topic == assessed_topic:
             return line_protocol(assessed_points(decode(value or b"", AssessedReport)))
         if topic == alerts_topic:
-            return line_protocol(alert_points(_alert_document(value)))
+            return line_protocol(alert_points(decode_alerts(value)))
         return line_protocol([event_point(decode(value or b"", RuleEvent))])
-    except MessageError as exc:
+    except (MessageError, RecordError) as exc:
         raise PointError(str(exc)) from exc
-
-
-def _alert_document(value: bytes | None) -> dict[str, Any]:
-    try:
-        doc = json.loads(value or b"")
-    except ValueError as exc:
-        raise PointError(f"not JSON: {exc}") from exc
-    if not isinstance(doc, dict):
-        raise PointError("not a JSON object")
-    return doc
 
 
 def register(

@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from datetime import datetime
 from typing import Any
 
 from influxdb_client import Point, WritePrecision
 
-from alerts.errors import RecordError
-from alerts.records import ReceiverDelivery, alerts_document
+from alerts.records import AlertsDocument, ReceiverDelivery
 from stations.formats.assessed import AssessedReport
 from stations.quality.checks import QCFlag
 from stations.rules.events import RuleEvent
@@ -32,17 +30,6 @@ ALERTS = "alerts"
 DELIVERIES = "alert_deliveries"
 
 _STATION_TAGS = ("station", "station_name", "jurisdiction", "basin", "water_body")
-
-
-class PointError(ValueError):
-    """A document the store cannot turn into points (names the field)."""
-
-
-def _seconds(doc: Mapping[str, Any], field: str) -> int:
-    try:
-        return int(datetime.fromisoformat(doc[field]).timestamp())
-    except (KeyError, TypeError, ValueError) as exc:
-        raise PointError(f"{field}: not an ISO 8601 time with offset ({exc})") from exc
 
 
 def _number(value: Any) -> float | None:
@@ -128,13 +115,9 @@ def event_point(event: RuleEvent) -> Point:
     return point
 
 
-def alert_points(doc: Mapping[str, Any]) -> list[Point]:
+def alert_points(record: AlertsDocument) -> list[Point]:
     """The points of one ``wq.alerts`` document: a point per alert state change (measurement
     ``alerts``) or one per notification delivery (``alert_deliveries``)."""
-    try:
-        record = alerts_document(doc)
-    except RecordError as exc:
-        raise PointError(str(exc)) from exc
     if isinstance(record, ReceiverDelivery):
         deliveries = record.deliveries
         return [

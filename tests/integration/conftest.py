@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -21,6 +20,9 @@ from typing import Any
 import pytest
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import UnknownTopicOrPartitionError
+
+from streams.errors import NotHealthy
+from streams.health import wait_healthy
 
 REPO = Path(__file__).resolve().parents[2]
 KAFKA_SH = REPO / "deploy" / "local" / "kafka.sh"
@@ -191,6 +193,8 @@ class Worker:
 
     def __init__(self, env: dict[str, str], log: Path, command: str = "worker") -> None:
         self.log = log
+        port = env["BASIN_STORE_WEB_PORT" if command == "store" else "BASIN_WORKER_WEB_PORT"]
+        self.health_url = f"http://{env.get('BASIN_WORKER_WEB_HOST', '127.0.0.1')}:{port}/health"
         self._file = log.open("wb")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "streams", command],
@@ -203,15 +207,14 @@ class Worker:
     def output(self) -> str:
         return self.log.read_text(errors="replace")
 
-    def wait_ready(self, timeout: float = 90) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if "Worker]: Ready" in self.output():
-                return
+    def wait_ready(self, timeout: float = 90) -> dict[str, Any]:
+        """Wait until its /health answers 200 (streams.health); the health document."""
+        try:
+            return wait_healthy(self.health_url, timeout, alive=lambda: self.proc.poll() is None)
+        except NotHealthy as exc:
             if self.proc.poll() is not None:
                 pytest.fail(f"worker exited with {self.proc.returncode}:\n{self.output()[-4000:]}")
-            time.sleep(0.2)
-        pytest.fail(f"worker not ready within {timeout} s:\n{self.output()[-4000:]}")
+            pytest.fail(f"{exc}:\n{self.output()[-4000:]}")
 
     def stop(self, timeout: float = 30) -> int:
         """SIGTERM, wait, SIGKILL if needed; the exit code. Safe to call more than once."""

@@ -17,7 +17,8 @@ from stations.registry import load_registry
 from stations.rules.config import load_rules
 from stations.rules.events import EventKind, RuleEvent, Severity, event_id
 from streams.agents.store import message_lines
-from streams.store.points import PointError, assessed_points, event_point, line_protocol
+from streams.errors import PointError
+from streams.store.points import assessed_points, event_point, line_protocol
 
 
 def assessed(values: dict[str, tuple[float | None, str, str]]) -> AssessedReport:
@@ -111,12 +112,13 @@ def test_event_point_and_bad_documents() -> None:
 def test_alert_changes_and_deliveries_become_points() -> None:
     from pathlib import Path
 
+    from alerts.records import decode_alerts
     from streams.store.points import alert_points
 
     messages = Path(__file__).parents[2] / "data" / "messages" / "alerts"
 
     def lines_of(name: str) -> list[str]:
-        return line_protocol(alert_points(json.loads((messages / name).read_bytes())))
+        return line_protocol(alert_points(decode_alerts((messages / name).read_bytes())))
 
     class_line, tp_line = lines_of("changes-firing.json")
     assert tp_line.startswith("alerts,change=firing,jurisdiction=SH,parameter=tp,rule=tpq-tp,")
@@ -139,6 +141,6 @@ def test_alert_changes_and_deliveries_become_points() -> None:
     (line,) = lines_of("delivery-ok.json")
     assert line.startswith("alert_deliveries,ok=true,receiver=js-t1,") and 'errors=""' in line
     with pytest.raises(PointError, match="alert document: Object missing required field"):
-        alert_points({"kind": "changes"})
+        message_lines("c", "a", b'{"kind": "changes"}', alerts_topic="c")
     with pytest.raises(PointError, match=r"alert document: .* at `\$.kind`"):
-        alert_points({"kind": "change"})
+        message_lines("c", "a", b'{"kind": "change"}', alerts_topic="c")
