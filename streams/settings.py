@@ -56,9 +56,9 @@ TOOL_VARIABLES: Mapping[str, str] = {
 }
 
 
-#: The read tokens of the party views, one per party (contract 1: `basin boards push` and the
-#: provisioned datasources read them): secrets named by the data, not settings.
-VIEW_TOKEN_VARIABLES = frozenset(f"BASIN_VIEW_TOKEN_{p}" for p in ("JS", "ZJ", "SH", "AH", "TBA"))
+#: The party views' read tokens, for Grafana's provisioning (written by `basin sharing apply`):
+#: not settings, but may be in the environment of a shell that also runs `basin`.
+VIEW_TOKEN_VARIABLES = tuple(f"BASIN_VIEW_TOKEN_{p}" for p in ("JS", "ZJ", "SH", "AH", "TBA"))
 
 
 def default_state_dir() -> Path:
@@ -357,7 +357,7 @@ def unknown_variables(environ: Mapping[str, str], settings: Settings) -> list[st
     """The ``BASIN_`` variables of ``environ`` that nothing reads, each with the nearest known
     name when one is close (``BASIN_TOPIC_PARTITONS (did you mean BASIN_TOPIC_PARTITIONS?)``)."""
     fields = {f"{PREFIX}{name.upper()}" for name in type(settings).model_fields}
-    known = fields | set(TOOL_VARIABLES) | VIEW_TOKEN_VARIABLES
+    known = fields | set(TOOL_VARIABLES) | set(VIEW_TOKEN_VARIABLES)
     candidates = [n for n in environ if n.upper().startswith(PREFIX) and n.upper() not in known]
     if candidates:
         secrets = set(secret_names(settings.alerts_path))

@@ -6,7 +6,7 @@
 #   deploy/local/fonts.sh path      print the path of the font file the charts use (exit 1 if missing)
 #
 # Every step is idempotent. Installing needs root (or sudo) and the Debian apt mirror; the apt
-# output goes to $BASIN_STATE_DIR/fonts/install.log (default ~/.local/state/basinwatch).
+# output goes to $BASIN_STATE_DIR/fonts/install.log (BASIN_STATE_DIR: see lib.sh).
 # boards/charts.py looks for the same file (FONT_FILES there) and says to run this script when it
 # finds none.
 set -euo pipefail
@@ -18,9 +18,6 @@ state_dir="$BASIN_STATE_DIR/fonts"
 log_file="$state_dir/install.log"
 PACKAGE="fonts-noto-cjk"
 FONT_FILE="/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
-
-say() { printf '[fonts] %s\n' "$*" >&2; }
-die() { say "error: $*"; exit 1; }
 
 installed() { dpkg-query -W -f='${Status}' "$PACKAGE" 2>/dev/null | grep -q 'install ok installed' && [ -f "$FONT_FILE" ]; }
 

@@ -151,7 +151,7 @@ def test_every_basin_variable_of_the_deploy_scripts_is_known_to_the_settings() -
     scripts = sorted((REPO / "deploy" / "local").glob("*.sh"))
     named = {m for path in scripts for m in re.findall(r"BASIN_[A-Z0-9_]+", path.read_text())}
     assert "BASIN_STATE_DIR" in named
-    assert named - fields - set(TOOL_VARIABLES) - VIEW_TOKEN_VARIABLES == set()
+    assert named - fields - set(TOOL_VARIABLES) - set(VIEW_TOKEN_VARIABLES) == set()
 
 
 def test_the_state_dir_has_one_default_in_python_and_one_in_the_shell_library(
