@@ -113,6 +113,7 @@ class PushReport:
 
     @property
     def ok(self) -> bool:
+        """Nothing was refused."""
         return not self.failures
 
 
@@ -362,8 +363,8 @@ def execute(
         except GrafanaException as exc:
             report.failures.append(Failure(str(action), exc.status_code, _message(exc)))
             continue
-        except KeyError as exc:
-            missing = f"team {exc.args[0]} does not exist (its creation failed)"
+        except _MissingTeam as exc:
+            missing = f"team {exc} does not exist (its creation failed)"
             report.failures.append(Failure(str(action), 0, missing))
             continue
         if action.kind == "team" and isinstance(answer, dict) and "teamId" in answer:
@@ -371,10 +372,17 @@ def execute(
         report.done.append(action)
 
 
+class _MissingTeam(Exception):
+    """A permission item names a team Grafana does not have."""
+
+
 def _resolve_teams(body: dict[str, Any], team_ids: Mapping[str, int]) -> dict[str, Any]:
     resolved = copy.deepcopy(body)
     for item in resolved["items"]:
-        item["teamId"] = team_ids[item.pop(TEAM_REF)]
+        name = item.pop(TEAM_REF)
+        if name not in team_ids:
+            raise _MissingTeam(name)
+        item["teamId"] = team_ids[name]
     return resolved
 
 
