@@ -9,7 +9,7 @@ instead of showing empty axes.
 
 The CJK font is Debian's ``fonts-noto-cjk`` (``deploy/local/fonts.sh install``);
 :func:`use_cjk_font` fails with that advice when no CJK font is installed, rather than drawing
-boxes for every Chinese character. The GB 3838-2002 class colours are :data:`CLASS_COLOURS`.
+boxes for every Chinese character. The GB 3838-2002 class colours are :mod:`boards.colours`.
 """
 
 from __future__ import annotations
@@ -27,20 +27,11 @@ from matplotlib import font_manager
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from boards.colours import CLASS_COLOURS, NO_CLASS_COLOUR
 from stations.standard.gb3838 import CLASS_NAMES
 
 matplotlib.use("Agg")
 
-#: The colours of water-quality classes Ⅰ..劣Ⅴ (1..6), as the Chinese bulletins draw them.
-CLASS_COLOURS: Mapping[int, str] = {
-    1: "#3d8fff",
-    2: "#37bff0",
-    3: "#56a64b",
-    4: "#fade2a",
-    5: "#ff9830",
-    6: "#e02f44",
-}
-NO_CLASS_COLOUR = "#9e9e9e"
 #: QC flags drawn on a series: suspect and failed values (ioos_qc / QARTOD flags 3 and 4).
 FLAG_STYLES: Mapping[int, tuple[str, str, str]] = {
     3: ("可疑 suspect", "#ff9830", "o"),

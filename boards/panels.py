@@ -1,5 +1,5 @@
-"""Panel defaults every board shares, in one place: the Flux target, the datasource, colours of
-the water-quality classes, the grid layout, and the dashboard's own defaults.
+"""Panel defaults every board shares, in one place: the Flux target, the datasource, the class
+value mappings (colours from boards.colours), the grid layout, and the dashboard's own defaults.
 
 The foundation SDK builds the dashboard model; it has no InfluxDB Flux query type, so
 :class:`FluxQuery` is one (a ``cog`` dataquery variant), registered for the ``influxdb``
@@ -22,22 +22,13 @@ from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models import common
 from grafana_foundation_sdk.models import dashboard as model
 
+from boards.colours import CLASS_COLOURS
 from stations.standard.gb3838 import CLASS_NAMES
 
 DATASOURCE_TYPE = "influxdb"
 #: Beijing time: the boards' days and the published data's clock.
 TIMEZONE = "Asia/Shanghai"
 GRID_WIDTH = 24
-
-#: The colours of water-quality classes Ⅰ..劣Ⅴ (as the Chinese bulletins draw them).
-CLASS_COLOURS = {
-    1: "#3d8fff",
-    2: "#37bff0",
-    3: "#56a64b",
-    4: "#fade2a",
-    5: "#ff9830",
-    6: "#e02f44",
-}
 
 
 class FluxQuery(cogvariants.Dataquery):
