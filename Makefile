@@ -33,6 +33,7 @@ test: setup
 	deploy/local/kafka.sh install
 	deploy/local/influxdb.sh install
 	deploy/local/chromium.sh install
+	deploy/local/fonts.sh install
 	$(BIN)/python -m pytest tests
 
 unit: setup
@@ -51,6 +52,7 @@ format: setup
 	$(BIN)/ruff format .
 
 demo: setup
+	deploy/local/fonts.sh install
 	deploy/local/demo.sh
 
 bench: setup

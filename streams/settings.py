@@ -56,6 +56,11 @@ TOOL_VARIABLES: Mapping[str, str] = {
 }
 
 
+#: The party views' read tokens, for Grafana's provisioning (written by `basin sharing apply`):
+#: not settings, but may be in the environment of a shell that also runs `basin`.
+VIEW_TOKEN_VARIABLES = tuple(f"BASIN_VIEW_TOKEN_{p}" for p in ("JS", "ZJ", "SH", "AH", "TBA"))
+
+
 def default_state_dir() -> Path:
     """``~/.local/state/basinwatch``: the default of BASIN_STATE_DIR (deploy/local/lib.sh has
     the same; a unit test holds them equal)."""
@@ -219,6 +224,15 @@ class Settings(BaseSettings):
         "worker's host and port).",
     )
 
+    # --- Grafana -----------------------------------------------------------------------------
+    grafana_url: str = Field(
+        "http://127.0.0.1:3000", description="Grafana base URL for `basin boards push`."
+    )
+    grafana_token: SecretStr | None = Field(
+        None,
+        description="Grafana service account token (secret, role Admin) for `basin boards push`.",
+    )
+
     @model_validator(mode="after")
     def _check_environment(self) -> Settings:
         unknown = unknown_variables(os.environ, self)
@@ -343,7 +357,7 @@ def unknown_variables(environ: Mapping[str, str], settings: Settings) -> list[st
     """The ``BASIN_`` variables of ``environ`` that nothing reads, each with the nearest known
     name when one is close (``BASIN_TOPIC_PARTITONS (did you mean BASIN_TOPIC_PARTITIONS?)``)."""
     fields = {f"{PREFIX}{name.upper()}" for name in type(settings).model_fields}
-    known = fields | set(TOOL_VARIABLES)
+    known = fields | set(TOOL_VARIABLES) | set(VIEW_TOKEN_VARIABLES)
     candidates = [n for n in environ if n.upper().startswith(PREFIX) and n.upper() not in known]
     if candidates:
         secrets = set(secret_names(settings.alerts_path))

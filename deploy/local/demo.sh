@@ -64,6 +64,26 @@ step "alerts the worker holds (basin alerts list --jurisdiction SH); console: ht
 step "what the boards read from InfluxDB: latest values at 西山 (JS-TH-028)"
 "$basin" query latest --station JS-TH-028 --days 3650
 
+snapshots="$repo/var/snapshots"
+built="$repo/var/boards"
+step "board snapshots (each panel as a PNG, April 2021): 流域总览 basin and 站点 station 西山 (JS-TH-028)"
+"$basin" boards snapshot --board basin --out "$snapshots" --from 2021-04-01 --to 2021-05-01
+"$basin" boards snapshot --board station --station JS-TH-028 --out "$snapshots" \
+    --from 2021-04-01 --to 2021-05-01
+
+step "the Grafana dashboards and provisioning files (basin boards build)"
+"$basin" boards build --out "$built"
+
+cat <<EOF
+
+Boards (Grafana cannot run here; see docs/boards.md):
+  snapshots          $snapshots   (one PNG per panel, a folder per board)
+  dashboards         $built   (dashboard JSON and Grafana's provisioning YAML)
+  push to a Grafana  BASIN_GRAFANA_TOKEN=<service account token, Admin role> \\
+                     BASIN_VIEW_TOKEN_JS=... (one per party view) \\
+                     .venv/bin/basin boards push --grafana-url http://<grafana>:3000
+EOF
+
 cat <<EOF
 
 Still running: Kafka (127.0.0.1:9092), InfluxDB (http://127.0.0.1:8086, credentials in

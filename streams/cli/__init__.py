@@ -8,6 +8,9 @@ from __future__ import annotations
 import click
 
 from streams.cli.alerts import alerts
+from streams.cli.boards import boards
+from streams.cli.boards_push import push_command
+from streams.cli.boards_snapshot import snapshot_command
 from streams.cli.common import SettingsInfo
 from streams.cli.config import config
 from streams.cli.domain import classify, stations
@@ -44,3 +47,6 @@ main.add_command(import_)
 main.add_command(watch)
 main.add_command(simulate)
 main.add_command(alerts)
+main.add_command(boards)
+boards.add_command(push_command)
+boards.add_command(snapshot_command)

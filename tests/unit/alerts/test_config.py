@@ -78,7 +78,7 @@ def test_the_shipped_file_loads() -> None:
     config = load_alerts_config(environ={})
     assert config.path == str(DEFAULT_ALERTS)
     assert config.timing == Timing()
-    assert config.board_url == "http://127.0.0.1:3000/d/basinwatch-overview"
+    assert config.board_url == "http://127.0.0.1:3000/d/bw-station"
     assert config.smtp is None
     assert set(config.rotas) == set(Jurisdiction)
     for jurisdiction, rota in config.rotas.items():

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from streams.cli import main
 from streams.cli.common import SettingsInfo
-from streams.settings import TOOL_VARIABLES, Settings
+from streams.settings import TOOL_VARIABLES, VIEW_TOKEN_VARIABLES, Settings
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -151,7 +151,7 @@ def test_every_basin_variable_of_the_deploy_scripts_is_known_to_the_settings() -
     scripts = sorted((REPO / "deploy" / "local").glob("*.sh"))
     named = {m for path in scripts for m in re.findall(r"BASIN_[A-Z0-9_]+", path.read_text())}
     assert "BASIN_STATE_DIR" in named
-    assert named - fields - set(TOOL_VARIABLES) == set()
+    assert named - fields - set(TOOL_VARIABLES) - set(VIEW_TOKEN_VARIABLES) == set()
 
 
 def test_the_state_dir_has_one_default_in_python_and_one_in_the_shell_library(
@@ -171,3 +171,13 @@ def test_the_state_dir_has_one_default_in_python_and_one_in_the_shell_library(
     assert settings.influx_credentials_file == settings.state_dir / "influxdb/credentials.env"
     moved = Settings(state_dir=tmp_path / "elsewhere")
     assert moved.influx_credentials_file == tmp_path / "elsewhere/influxdb/credentials.env"
+
+
+def test_the_view_tokens_of_the_parties_are_known_and_nothing_near_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("BASIN_VIEW_TOKEN_ZJ", "zj-read-token")
+    assert Settings().grafana_token is None
+    monkeypatch.setenv("BASIN_VIEW_TOKEN_XJ", "typo")
+    with pytest.raises(ValueError, match="BASIN_VIEW_TOKEN_XJ"):
+        Settings()
