@@ -56,6 +56,11 @@ TOOL_VARIABLES: Mapping[str, str] = {
 }
 
 
+#: The party views' read tokens, for Grafana's provisioning (written by `basin sharing apply`):
+#: not settings, but may be in the environment of a shell that also runs `basin`.
+VIEW_TOKEN_VARIABLES = tuple(f"BASIN_VIEW_TOKEN_{p}" for p in ("JS", "ZJ", "SH", "AH", "TBA"))
+
+
 def default_state_dir() -> Path:
     """``~/.local/state/basinwatch``: the default of BASIN_STATE_DIR (deploy/local/lib.sh has
     the same; a unit test holds them equal)."""
@@ -204,6 +209,17 @@ class Settings(BaseSettings):
     store_web_port: int = Field(
         6067, ge=1, le=65535, description="Port of the store worker's web server."
     )
+    store_views: bool = Field(
+        False,
+        description="Write the party views (BASIN_INFLUX_BUCKET-js, -zj, ...) as the sharing "
+        "list says; set it once `basin sharing apply` has made them (docs/sharing.md).",
+    )
+    views_derive_seconds: float = Field(
+        300.0, gt=0, description="How often the store derives the delayed and averaged views."
+    )
+    views_lookback_hours: int = Field(
+        48, ge=1, description="How far back each derivation re-reads (late reports included)."
+    )
 
     # --- Alerts ------------------------------------------------------------------------------
     alerts_path: Path | None = Field(
@@ -343,7 +359,7 @@ def unknown_variables(environ: Mapping[str, str], settings: Settings) -> list[st
     """The ``BASIN_`` variables of ``environ`` that nothing reads, each with the nearest known
     name when one is close (``BASIN_TOPIC_PARTITONS (did you mean BASIN_TOPIC_PARTITIONS?)``)."""
     fields = {f"{PREFIX}{name.upper()}" for name in type(settings).model_fields}
-    known = fields | set(TOOL_VARIABLES)
+    known = fields | set(TOOL_VARIABLES) | set(VIEW_TOKEN_VARIABLES)
     candidates = [n for n in environ if n.upper().startswith(PREFIX) and n.upper() not in known]
     if candidates:
         secrets = set(secret_names(settings.alerts_path))
