@@ -258,3 +258,35 @@ def test_the_store_writes_real_time_grants_to_the_views_as_points_arrive(
     } | {(p, "class") for p in classed}, "of the other parameters only their class"
     own = {r["parameter"] for r in views.read(JS, '|> filter(fn: (r) => r._field == "value")')}
     assert own == {p for p, e in doc.values.items() if e.value is not None}
+
+
+def test_basin_sharing_apply_twice_changes_nothing_the_second_time(
+    influx: Influx, views: Views
+) -> None:
+    from click.testing import CliRunner
+
+    from streams.cli import main
+    from streams.cli.common import SettingsInfo
+    from streams.settings import Settings
+
+    views.path.write_text(FIRST, encoding="utf-8")
+    settings = Settings(
+        influx_url=influx.url,
+        influx_org=influx.org,
+        influx_token=influx.token,
+        influx_bucket=influx.bucket,
+        state_dir=views.state,
+    )
+
+    def apply(*options: str) -> Any:
+        args = ["sharing", "apply", str(views.path), *options]
+        result = CliRunner().invoke(main, args, obj=SettingsInfo(settings))
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    first = apply()
+    assert f"created bucket {view_bucket(influx.bucket, ZJ)}" in first
+    assert "created a read token for ZJ" in first and views.token(ZJ) not in first
+    second = apply("--show-tokens")
+    assert second.splitlines()[0].startswith("nothing to change: the views of")
+    assert f"BASIN_VIEW_TOKEN_ZJ={views.token(ZJ)}" in second.splitlines()
