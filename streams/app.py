@@ -153,13 +153,22 @@ def create_store_app(settings: Settings) -> tuple[faust.App, Topics]:
         reader_options=settings.kafka_client_options(),
         router=Router(sharing, bucket) if settings.store_views else None,
     )
+    clients: list[Any] = []
     if settings.store_views:
+        from influxdb_client import InfluxDBClient
+
+        client = InfluxDBClient(
+            url=settings.influx_url, token=token, org=settings.influx_org, timeout=300_000
+        )
+        clients.append(client)
         deriver = Deriver(selections(sharing), bucket, settings.influx_org)
         every, lookback = settings.views_derive_seconds, settings.views_lookback_hours
-        store.register_deriver(app, deriver, sender, every, lookback)
+        store.register_deriver(app, deriver, client.query_api(), every, lookback)
 
     async def close_influx(app: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
         await sender.close()
+        for client in clients:
+            client.close()
 
     app.on_before_shutdown.connect(close_influx)
     return app, topics

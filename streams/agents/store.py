@@ -160,17 +160,17 @@ def register(
 
 
 def register_deriver(
-    app: faust.App, deriver: Deriver, sender: Any, every: float, lookback: float
+    app: faust.App, deriver: Deriver, query_api: Any, every: float, lookback: float
 ) -> None:
-    """Derive the delayed and averaged views every ``every`` seconds, re-reading the last
-    ``lookback`` hours (idempotent: the same points again). An outage or refusal is logged and
-    tried again next time; the views catch up then."""
+    """Derive the delayed and averaged views every ``every`` seconds with a sync ``query_api``
+    (in a thread), re-reading the last ``lookback`` hours (idempotent: the same points again). An
+    outage or refusal is logged and tried again next time; the views catch up then."""
 
     @app.timer(interval=every, on_leader=True, name="derive_views")
     async def derive_views() -> None:
         now = datetime.now(UTC)
         try:
-            rows = await deriver.run_async(sender.query_api(), now, now - timedelta(hours=lookback))
+            rows = await deriver.run_async(query_api, now, now - timedelta(hours=lookback))
         except Exception as exc:
             error = classify(exc)
             if error is None:

@@ -106,10 +106,6 @@ class InfluxSender:
             )
         return self._client
 
-    def query_api(self) -> Any:
-        """The async query API of the sender's client (the views' deriver)."""
-        return self._connected().query_api()
-
     async def close(self) -> None:
         if self._client is not None:
             await self._client.close()

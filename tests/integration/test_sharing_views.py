@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import stat
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -19,6 +20,7 @@ from influxdb_client.rest import ApiException
 
 from stations.formats import hj212
 from stations.formats.assessed import AssessedReport
+from stations.formats.records import encode
 from stations.jurisdictions import Jurisdiction
 from stations.registry import load_registry
 from stations.sharing.config import load_sharing
@@ -31,7 +33,8 @@ from streams.store.points import assessed_points, line_protocol
 from streams.store.views import Router, selections, view_bucket
 from streams.store.writer import BatchWriter
 from streams.testing.pipeline import expected_outcome, published_reports
-from tests.integration.conftest import Influx
+from streams.topics import publish_all
+from tests.integration.conftest import Influx, TopicSet
 
 JS, ZJ = Jurisdiction.JS, Jurisdiction.ZJ
 LIST = """\
@@ -290,3 +293,42 @@ def test_basin_sharing_apply_twice_changes_nothing_the_second_time(
     second = apply("--show-tokens")
     assert second.splitlines()[0].startswith("nothing to change: the views of")
     assert f"BASIN_VIEW_TOKEN_ZJ={views.token(ZJ)}" in second.splitlines()
+
+
+def test_the_store_worker_writes_and_derives_the_views(
+    kafka: str, influx: Influx, views: Views, topics: TopicSet, start_worker: Any
+) -> None:
+    """`basin store` with BASIN_STORE_VIEWS: real-time grants as the messages arrive, daily means
+    from its timer."""
+    # applied as on 1 March: the buckets and tokens, and nothing derived yet
+    views.apply(FIRST.replace("JS-TH-028", "JS-TH-004"), now=datetime(2021, 3, 1, tzinfo=UTC))
+    assert views.series(ZJ, "JS-TH-004", "tp", "value") == []
+    assert views.series(ZJ, "JS-TH-001", "tn", "value") == []
+    topics.create("raw", "assessed", "rejected", "breaches", "alerts", "commands")
+    mine = [d for d in views.docs if d.station in ("JS-TH-004", "JS-TH-001")]
+    publish_all(kafka, topics.name("assessed"), [(d.station.encode(), encode(d)) for d in mine])
+    sharing = views.path
+    env = topics.worker_env(
+        **influx.env(),
+        BASIN_SHARING_PATH=str(sharing),
+        BASIN_STORE_VIEWS="true",
+        BASIN_VIEWS_DERIVE_SECONDS="2",
+        BASIN_VIEWS_LOOKBACK_HOURS="200000",
+    )
+    store = start_worker(env, name="store", command="store")
+    want = [d for d in mine if d.station == "JS-TH-004" and d.values.get("tp")]
+    want_values = [d for d in want if d.values["tp"].value is not None]
+    tn_days = {d.observed_at.date() for d in mine if d.station == "JS-TH-001"}  # Beijing days
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        got = views.series(ZJ, "JS-TH-004", "tp", "value")
+        days = views.series(ZJ, "JS-TH-001", "tn", "value")
+        if len(got) >= len(want_values) and len(days) >= len(tn_days):
+            break
+        time.sleep(1)
+    assert [(t, v) for t, v, _ in got] == sorted(
+        (d.observed_at.astimezone(UTC), d.values["tp"].value) for d in want_values
+    ), store.output()[-3000:]
+    assert len(days) == len(tn_days) and {agg for _, _, agg in days} == {"1d"}, store.output()
+    assert store.stop() == 0, store.output()[-3000:]
+    assert "derived the views" in store.output()
