@@ -217,7 +217,9 @@ class Deriver:
         self.selected = tuple(selected)
         self.bucket, self.org = bucket, org
 
-    def plan(self, now: datetime, since: datetime | None, everything: bool = False) -> list:
+    def plan(
+        self, now: datetime, since: datetime | None, everything: bool = False
+    ) -> list[Derivation]:
         return plan(self.selected, self.bucket, self.org, now, since, everything=everything)
 
     def run(
