@@ -218,8 +218,8 @@ class Applier:
         known = self._read_tokens()
         for party, bucket in buckets.items():
             description = token_description(self.bucket, party)
-            mine = [a for a in api.find_authorizations(org_id=bucket.org_id)]
-            mine = [a for a in mine if a.description == description]
+            found = api.find_authorizations(org_id=bucket.org_id)
+            mine = [a for a in found if a.description == description]
             scoped = [a for a in mine if _scoped_read(a, bucket.id)]
             keep = next((a for a in scoped if a.token or known.get(party)), None)
             for auth in mine:
