@@ -24,6 +24,7 @@ from boards.context import BoardContext, datasource_uid
 from stations.jurisdictions import Jurisdiction
 from stations.registry import Registry
 from stations.sharing.grants import SharingList
+from streams.store.views import view_bucket
 
 SHARED_FOLDER = "bw-shared"
 Builder = Callable[[BoardContext], dict[str, Any]]
@@ -37,11 +38,6 @@ PARTY_BOARDS: tuple[Builder, ...] = (
     alerts.build,
 )
 SHARED_BOARDS: tuple[Builder, ...] = (overview.build, station.build, cross_boundary.build)
-
-
-def view_bucket(settings_bucket: str, party: str) -> str:
-    """Contract 1 (streams.store.views.view_bucket after the merge): a party's view bucket."""
-    return f"{settings_bucket}-{party.lower()}"
 
 
 def folder_uid(party: Jurisdiction | None) -> str:

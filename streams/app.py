@@ -97,9 +97,11 @@ def create_app(settings: Settings) -> tuple[faust.App, Topics]:
     from stations.quality.limits import load_qc_limits
     from stations.registry import load_registry
     from stations.rules.config import load_rules
+    from stations.sharing.config import load_sharing
     from streams.agents import alert, check
 
     registry = load_registry(settings.registry_path)
+    load_sharing(settings.sharing_path, registry=registry)  # a bad list stops the worker too
     assessor = Assessor(
         registry,
         load_qc_limits(settings.qc_path, registry=registry),
@@ -130,13 +132,20 @@ def create_app(settings: Settings) -> tuple[faust.App, Topics]:
 def create_store_app(settings: Settings) -> tuple[faust.App, Topics]:
     """The store worker's application: assessed reports and rule events into InfluxDB. Its own
     consumer group, so an InfluxDB outage never holds up checks and alerts."""
+    from stations.registry import load_registry
+    from stations.sharing.config import load_sharing
     from streams.agents import store
+    from streams.store.derive import Deriver
     from streams.store.influx import InfluxSender
+    from streams.store.views import Router, selections
     from streams.store.writer import Backoff, BatchWriter
 
     token = settings.influx_token_value()
+    registry = load_registry(settings.registry_path)
+    sharing = load_sharing(settings.sharing_path, registry=registry)  # every problem, with lines
     app, topics = _faust_app(settings, settings.store_app_id, settings.store_web_port)
-    sender = InfluxSender(settings.influx_url, token, settings.influx_org, settings.influx_bucket)
+    bucket = settings.influx_bucket
+    sender = InfluxSender(settings.influx_url, token, settings.influx_org, bucket)
     writer = BatchWriter(sender, Backoff(maximum=settings.store_retry_max_seconds))
     store.register(
         app,
@@ -145,10 +154,24 @@ def create_store_app(settings: Settings) -> tuple[faust.App, Topics]:
         settings.store_batch_size,
         settings.store_flush_seconds,
         reader_options=settings.kafka_client_options(),
+        router=Router(sharing, bucket) if settings.store_views else None,
     )
+    clients: list[Any] = []
+    if settings.store_views:
+        from influxdb_client import InfluxDBClient
+
+        client = InfluxDBClient(
+            url=settings.influx_url, token=token, org=settings.influx_org, timeout=300_000
+        )
+        clients.append(client)
+        deriver = Deriver(selections(sharing), bucket, settings.influx_org)
+        every, lookback = settings.views_derive_seconds, settings.views_lookback_hours
+        store.register_deriver(app, deriver, client.query_api(), every, lookback)
 
     async def close_influx(app: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
         await sender.close()
+        for client in clients:
+            client.close()
 
     app.on_before_shutdown.connect(close_influx)
     return app, topics

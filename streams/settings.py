@@ -209,6 +209,17 @@ class Settings(BaseSettings):
     store_web_port: int = Field(
         6067, ge=1, le=65535, description="Port of the store worker's web server."
     )
+    store_views: bool = Field(
+        False,
+        description="Write the party views (BASIN_INFLUX_BUCKET-js, -zj, ...) as the sharing "
+        "list says; set it once `basin sharing apply` has made them (docs/sharing.md).",
+    )
+    views_derive_seconds: float = Field(
+        300.0, gt=0, description="How often the store derives the delayed and averaged views."
+    )
+    views_lookback_hours: int = Field(
+        48, ge=1, description="How far back each derivation re-reads (late reports included)."
+    )
 
     # --- Alerts ------------------------------------------------------------------------------
     alerts_path: Path | None = Field(

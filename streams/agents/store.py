@@ -8,6 +8,11 @@ Only then does the batch count as processed, so the consumer commits only offset
 written. While InfluxDB is down the agent waits: the batch stays in memory and nothing more is
 taken (backpressure, bounded by the batch size and Faust's stream buffer).
 
+With a :class:`~streams.store.views.Router` (``BASIN_STORE_VIEWS``), each point also goes to the
+view bucket of every party the sharing list shares it with in real time, with only the fields it
+shares, before the batch counts as processed; the delayed and averaged views are derived on a
+timer (:mod:`streams.store.derive`, registered by :func:`register_deriver`).
+
 A message that does not decode into its record (:class:`~stations.errors.MessageError`), or whose
 points InfluxDB refuses (HTTP 400, :class:`~streams.errors.DataRejected`), goes to the rejected
 topic with its original bytes and the reason (``store_invalid``, ``store_rejected``). Any other
@@ -18,9 +23,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import faust
+from influxdb_client import Point
 
 from alerts.errors import RecordError
 from alerts.records import decode_alerts
@@ -31,30 +38,48 @@ from stations.rules.events import RuleEvent
 from streams.deadletter import Source, dead_letter
 from streams.errors import DataRejected, PointError
 from streams.gaps import GapGuard
+from streams.store.derive import Deriver
+from streams.store.influx import classify
 from streams.store.points import (
     alert_points,
     assessed_points,
     event_point,
     line_protocol,
 )
+from streams.store.views import Router
 from streams.store.writer import BatchWriter
 
 log = logging.getLogger(__name__)
 
 
+def message_points(
+    topic: str, assessed_topic: str, value: bytes | None, alerts_topic: str = ""
+) -> list[Point]:
+    """The points of one message of the assessed, breaches or alerts topic, its record chosen by
+    topic, never guessed from content; PointError when it does not decode into it."""
+    try:
+        if topic == assessed_topic:
+            return assessed_points(decode(value or b"", AssessedReport))
+        if topic == alerts_topic:
+            return alert_points(decode_alerts(value))
+        return [event_point(decode(value or b"", RuleEvent))]
+    except (MessageError, RecordError) as exc:
+        raise PointError(str(exc)) from exc
+
+
 def message_lines(
     topic: str, assessed_topic: str, value: bytes | None, alerts_topic: str = ""
 ) -> list[str]:
-    """The line protocol of one message of the assessed, breaches or alerts topic, its record
-    chosen by topic, never guessed from content; PointError when it does not decode into it."""
-    try:
-        if topic == assessed_topic:
-            return line_protocol(assessed_points(decode(value or b"", AssessedReport)))
-        if topic == alerts_topic:
-            return line_protocol(alert_points(decode_alerts(value)))
-        return line_protocol([event_point(decode(value or b"", RuleEvent))])
-    except (MessageError, RecordError) as exc:
-        raise PointError(str(exc)) from exc
+    """The line protocol of one message (:func:`message_points`)."""
+    return line_protocol(message_points(topic, assessed_topic, value, alerts_topic))
+
+
+async def write_points(writer: BatchWriter, points: list[Point], router: Router | None) -> None:
+    """The points into the main bucket, then into the views they are shared with."""
+    await writer.write(line_protocol(points))
+    if router is not None:
+        for bucket, shared in router.route_all(points).items():
+            await writer.write(line_protocol(shared), bucket=bucket)
 
 
 def register(
@@ -64,8 +89,10 @@ def register(
     batch_size: int,
     flush_seconds: float,
     reader_options: dict[str, Any] | None = None,
+    router: Router | None = None,
 ) -> None:
-    """Declare the store agent on the assessed, breaches and alerts topics."""
+    """Declare the store agent on the assessed, breaches and alerts topics (and the views,
+    with a router)."""
     source = app.topic(
         topics.assessed.get_topic_name(),
         topics.breaches.get_topic_name(),
@@ -84,22 +111,22 @@ def register(
         await (await topics.rejected.send(key=message.key, value=letter))
 
     async def store_batch(messages: Sequence[Any]) -> None:
-        batch: list[tuple[Any, list[str]]] = []
+        batch: list[tuple[Any, list[Point]]] = []
         for message in messages:
             try:
-                lines = message_lines(message.topic, assessed_topic, message.value, alerts_topic)
-                batch.append((message, lines))
+                points = message_points(message.topic, assessed_topic, message.value, alerts_topic)
+                batch.append((message, points))
             except PointError as exc:
                 await reject(message, "store_invalid", str(exc))
         try:
-            await writer.write([line for _, lines in batch for line in lines])
+            await write_points(writer, [point for _, points in batch for point in points], router)
         except DataRejected:
             # find the messages InfluxDB refuses; the others are written one by one
-            for message, lines in batch:
+            for message, points in batch:
                 try:
-                    await writer.write(lines)
+                    await write_points(writer, points, router)
                 except DataRejected as exc:
-                    writer.stats.rejected_lines += len(lines)
+                    writer.stats.rejected_lines += len(points)
                     await reject(message, "store_rejected", f"InfluxDB refused the points: {exc}")
 
     guard = GapGuard(app, reader_options)
@@ -120,3 +147,24 @@ def register(
                 log.critical("the store stops: %s: %s", type(exc).__name__, exc, exc_info=exc)
                 await app.crash(exc)
                 raise
+
+
+def register_deriver(
+    app: faust.App, deriver: Deriver, query_api: Any, every: float, lookback: float
+) -> None:
+    """Derive the delayed and averaged views every ``every`` seconds with a sync ``query_api``
+    (in a thread), re-reading the last ``lookback`` hours (idempotent: the same points again). An
+    outage or refusal is logged and tried again next time; the views catch up then."""
+
+    @app.timer(interval=every, on_leader=True, name="derive_views")
+    async def derive_views() -> None:
+        now = datetime.now(UTC)
+        try:
+            rows = await deriver.run_async(query_api, now, now - timedelta(hours=lookback))
+        except Exception as exc:
+            error = classify(exc)
+            if error is None:
+                raise
+            log.warning("deriving the views failed, tried again in %.0f s: %s", every, error)
+            return
+        log.info("derived the views up to %s: %d rows", now.isoformat(), rows)

@@ -12,7 +12,7 @@ from influxdb_client import InfluxDBClient
 from influxdb_client.rest import ApiException
 from urllib3.exceptions import HTTPError
 
-from boards.bundle import bundle, view_bucket
+from boards.bundle import bundle
 from boards.charts import FontMissing
 from boards.snapshot import BEIJING, Window, influx_runner, snapshot
 from stations.errors import SharingError
@@ -20,6 +20,7 @@ from stations.jurisdictions import Jurisdiction
 from stations.sharing.config import load_sharing
 from streams.cli.common import open_registry, pass_settings, registry_option
 from streams.settings import Settings
+from streams.store.views import view_bucket
 
 #: Short names a person types for the boards whose uid says otherwise.
 ALIASES = {"basin": "overview"}

@@ -1,8 +1,10 @@
-"""`basin sharing`: check the data-sharing list, show what a party receives from whom."""
+"""`basin sharing`: check the data-sharing list, show what a party receives from whom, and apply
+it to the party views in InfluxDB."""
 
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +24,7 @@ _PARTY = click.Choice([j.value for j in Jurisdiction])
 
 @click.group()
 def sharing() -> None:
-    """The data-sharing list (数据共享清单): check it, show what a party receives."""
+    """The data-sharing list (数据共享清单): check it, show what a party receives, apply it."""
 
 
 @sharing.command("check")
@@ -174,3 +176,93 @@ def _cells(registry: Registry, rows: list[Grant]) -> tuple[str, ...]:
         Basis.LIST: f"list, line{'s' if len(lines) > 1 else ''} {', '.join(map(str, lines))}",
     }[first.basis]
     return (station.id, station.name, shown, first.terms, by)
+
+
+@sharing.command("apply")
+@click.argument("path", required=False, type=_FILE)
+@click.option("--year", type=click.IntRange(2000, 2100), help="The year (default: the newest).")
+@click.option(
+    "--rederive", is_flag=True, help="Re-derive every view from the main bucket, not only changes."
+)
+@click.option(
+    "--since",
+    type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S%z"]),
+    help="With --rederive: from this time (default: all history).",
+)
+@click.option("--show-tokens", is_flag=True, help="Also print the read tokens (once, to stdout).")
+@registry_option
+@pass_settings
+def apply(
+    settings: Settings,
+    path: Path | None,
+    year: int | None,
+    rederive: bool,
+    since: datetime | None,
+    show_tokens: bool,
+    registry_path: Path | None,
+) -> None:
+    """Make the party views in InfluxDB match the sharing list, idempotently.
+
+    One bucket per party (BASIN_INFLUX_BUCKET-js, ...-zj, ...) holding its own data and what the
+    list shares with it, and one read token per party scoped to that bucket alone, written to
+    BASIN_STATE_DIR/views/<bucket>.tokens.env (mode 600) as BASIN_VIEW_TOKEN_<PARTY>=... for
+    Grafana's provisioning. Series no longer shared are deleted from the views, and what changed
+    is re-derived from the main bucket. Stop the store workers first and start them after: they
+    route with the list they loaded (docs/sharing.md). A second run changes nothing and says so.
+
+    \b
+    Example:
+      basin sharing apply
+      basin sharing apply --rederive --since 2021-04-01
+    """
+    from datetime import UTC
+
+    from influxdb_client import InfluxDBClient
+
+    from streams.store.apply import Applier
+    from streams.store.influx import classify
+    from streams.store.views import selections
+
+    registry = open_registry(registry_path, settings)
+    listed = _load_or_exit(path or settings.sharing_path, registry, year)
+    if since is not None and since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    try:
+        token = settings.influx_token_value()
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    client = InfluxDBClient(
+        url=settings.influx_url, token=token, org=settings.influx_org, timeout=600_000
+    )
+    applier = Applier(client, settings.influx_bucket, settings.influx_org, settings.state_dir)
+    try:
+        report = applier.apply(selections(listed), rederive=rederive, since=since)
+    except LookupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    except Exception as exc:
+        error = classify(exc)
+        if error is None:
+            raise
+        raise click.ClickException(f"{settings.influx_url}: {error}") from exc
+    finally:
+        client.close()
+    where = f"{listed.path} ({listed.year})"
+    for line in report.done:
+        click.echo(line)
+    if not report.changed:
+        click.echo(f"nothing to change: the views of {settings.influx_bucket} match {where}")
+    else:
+        click.echo(f"applied {where} to the views of {settings.influx_bucket}")
+    if show_tokens:
+        for party, value in report.tokens.items():
+            click.echo(f"BASIN_VIEW_TOKEN_{party.value}={value}")
+
+
+def _load_or_exit(path: Path | None, registry: Registry, year: int | None) -> SharingList:
+    """The list, or exit 1 with every problem as path:line: message."""
+    try:
+        return load_sharing(path, registry=registry, year=year)
+    except SharingError as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        raise SystemExit(1) from exc

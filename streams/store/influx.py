@@ -75,27 +75,36 @@ class InfluxSender:
         self._org, self._bucket = org, bucket
         self._client: Any = None
 
-    async def __call__(self, lines: Sequence[str]) -> object:
-        """Write ``lines``; StoreUnavailable on an outage, StoreRefused on a refusal."""
+    async def __call__(self, lines: Sequence[str], bucket: str | None = None) -> object:
+        """Write ``lines`` to ``bucket`` (default: the sender's); StoreUnavailable on an outage,
+        StoreRefused on a refusal."""
         from influxdb_client import WritePrecision
-        from influxdb_client.client.influxdb_client_async import InfluxDBClientAsync
 
-        if self._client is None:
-            self._client = InfluxDBClientAsync(
-                url=self._url, token=self._token, org=self._org, timeout=self._timeout
-            )
         try:
-            return await self._client.write_api().write(
-                bucket=self._bucket,
-                org=self._org,
-                record=list(lines),
-                write_precision=WritePrecision.S,
+            return (
+                await self._connected()
+                .write_api()
+                .write(
+                    bucket=bucket or self._bucket,
+                    org=self._org,
+                    record=list(lines),
+                    write_precision=WritePrecision.S,
+                )
             )
         except Exception as exc:
             error = classify(exc)
             if error is None:
                 raise
             raise error from exc
+
+    def _connected(self) -> Any:
+        from influxdb_client.client.influxdb_client_async import InfluxDBClientAsync
+
+        if self._client is None:
+            self._client = InfluxDBClientAsync(
+                url=self._url, token=self._token, org=self._org, timeout=self._timeout
+            )
+        return self._client
 
     async def close(self) -> None:
         if self._client is not None:

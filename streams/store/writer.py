@@ -21,8 +21,9 @@ from streams.errors import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
-#: One attempt: send the lines; StoreUnavailable on an outage, anything else is not retried.
-Send = Callable[[Sequence[str]], Awaitable[object]]
+#: One attempt: send the lines (to a bucket, when one is given: ``send(lines, bucket)``);
+#: StoreUnavailable on an outage, anything else is not retried.
+Send = Callable[..., Awaitable[object]]
 
 
 @dataclass
@@ -66,16 +67,17 @@ class BatchWriter:
         self._sleep = sleep
         self.stats = WriteStats()
 
-    async def write(self, lines: Sequence[str]) -> None:
-        """Store ``lines``; returns only once InfluxDB has them, retrying StoreUnavailable.
-        Any other exception propagates at once (DataRejected, StoreConfigError, a bug)."""
+    async def write(self, lines: Sequence[str], bucket: str | None = None) -> None:
+        """Store ``lines`` (in ``bucket``, default: the sender's); returns only once InfluxDB has
+        them, retrying StoreUnavailable. Any other exception propagates at once (DataRejected,
+        StoreConfigError, a bug)."""
         if not lines:
             return
         delays = self._backoff.delays()
         attempt = 0
         while True:
             try:
-                await self._send(lines)
+                await (self._send(lines) if bucket is None else self._send(lines, bucket))
             except StoreUnavailable as exc:
                 delay = delays[min(attempt, len(delays) - 1)] if delays else self._backoff.maximum
                 attempt += 1

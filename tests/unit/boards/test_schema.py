@@ -3,12 +3,12 @@ anything else: a board query naming a field the store does not write fails here.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from pathlib import Path
 
 import pytest
 
+from alerts.records import decode_alerts
 from boards.flux import Flux, Var
 from boards.schema import AGG_TAG, MEASUREMENTS, SchemaError
 from stations.formats.assessed import AssessedReport
@@ -32,7 +32,7 @@ def written() -> dict[str, tuple[set[str], set[str]]]:
         points += record_points(decode(path.read_bytes(), RuleEvent))
     for path in sorted((MESSAGES / "alerts").glob("*.json")):
         if path.name.startswith(("changes-", "delivery-")):
-            points += alert_points(json.loads(path.read_bytes()))
+            points += alert_points(decode_alerts(path.read_bytes()))
     out: dict[str, tuple[set[str], set[str]]] = defaultdict(lambda: (set(), set()))
     for point in points:
         tags, fields = out[point._name]
