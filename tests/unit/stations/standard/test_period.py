@@ -328,11 +328,12 @@ def test_a_change_of_exactly_twenty_points_is_not_marked(station_factory: Statio
     before = group(station_factory, [3] * 7 + [4] * 2 + [6])  # 70 %, 劣Ⅴ 10 %
     now = group(station_factory, [3] * 8 + [4] * 2)  # 80 %, 劣Ⅴ 0 %: |10 − (−10)| = 20
     assert not group_change(now, before).marked
-    # Thirds: 13/15 − 10/15 of Ⅰ–Ⅲ is 20 points in float noise (86.67 − 66.67), still not marked.
-    before = group(station_factory, [3] * 10 + [4] * 5)
-    now = group(station_factory, [3] * 13 + [4] * 2)
+    # Fifteenths: 10/15 − 7/15 of Ⅰ–Ⅲ is 20 points, 20.000000000000007 in floats: not marked.
+    before = group(station_factory, [3] * 7 + [4] * 8)
+    now = group(station_factory, [3] * 10 + [4] * 5)
+    assert now.share_1_3 - before.share_1_3 > 20.0
     assert not group_change(now, before).marked
-    now = group(station_factory, [3] * 14 + [4])  # 26.7 points
+    now = group(station_factory, [3] * 11 + [4] * 4)  # 26.7 points
     assert group_change(now, before).marked
 
 
