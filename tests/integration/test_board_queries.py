@@ -18,6 +18,7 @@ import pytest
 from influxdb_client import InfluxDBClient, WritePrecision
 from influxdb_client.client.write_api import SYNCHRONOUS
 
+from alerts.records import alerts_document
 from boards.bundle import Bundle, bundle
 from boards.grafana_vars import interpolate
 from stations.formats.assessed import AssessedReport
@@ -73,7 +74,11 @@ def store(influx_server: dict[str, str]) -> Iterator[Store]:
         bucket = client.buckets_api().create_bucket(bucket_name=name, org=influx_server["org"])
         everything = expected_outcome(published_reports())["docs"]
         lines = [line for doc in everything for line in line_protocol(record_points(doc))]
-        lines += [line for doc in alert_documents() for line in line_protocol(alert_points(doc))]
+        lines += [
+            line
+            for doc in alert_documents()
+            for line in line_protocol(alert_points(alerts_document(doc)))
+        ]
         client.write_api(write_options=SYNCHRONOUS).write(
             bucket=name, record=lines, write_precision=WritePrecision.S
         )
