@@ -1,8 +1,10 @@
 """数据质量 data quality: completeness against the results expected per day (HJ 915: six a day at
-a 4-hour interval; each station's own interval), QC flag shares, silent stations, QC reasons.
+a 4-hour interval; each station's own interval), QC flag shares, silent stations, QC reasons and
+rejected messages (dead letters) by reason.
 
-Rejected messages (the dead-letter topic) are not written to InfluxDB by the store, so no board
-can show them yet: the last panel shows why values failed QC instead (docs/boards.md).
+Dead letters are in the ``rejected`` measurement (the store writes one point per dead letter). A
+party's view holds only those of its own stations (they carry the bytes its stations sent); those
+whose station is unknown stay in the main bucket, shown as jurisdiction ``—`` by a basin-wide copy.
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ from typing import Any
 from boards.context import BoardContext, expected_rows, intervals
 from boards.flux import Flux, Raw, combine
 from boards.panels import Layout, Place, new_dashboard, pie_panel, render, table_panel
-from boards.schema import ASSESSMENT, HYDROLOGY, QC, WATER_QUALITY
+from boards.schema import ASSESSMENT, HYDROLOGY, QC, REJECTED, WATER_QUALITY
 
 DAY_MINUTES = 1440
+#: The jurisdiction of a dead letter whose station is unknown.
+NO_JURISDICTION = "—"
 
 
 def _reports(ctx: BoardContext) -> dict[str, Flux]:
@@ -98,6 +102,25 @@ def reasons_query(ctx: BoardContext) -> str:
     )
 
 
+def rejected_query(ctx: BoardContext) -> str:
+    """Dead letters in the range per jurisdiction and reason, most first (a party's board: its
+    own stations' only)."""
+    query = Flux().select(REJECTED, ["count"])
+    if ctx.party is not None:
+        query = query.where("jurisdiction", ctx.party.value)
+    return (
+        query.stage(
+            "map(fn: (r) => ({jurisdiction: if exists r.jurisdiction then r.jurisdiction "
+            f'else "{NO_JURISDICTION}", reason: r.reason, _value: r._value}}))'
+        )
+        .group("jurisdiction", "reason")
+        .stage("sum()")
+        .group()
+        .sort("_value", desc=True)
+        .render()
+    )
+
+
 def build(ctx: BoardContext) -> dict[str, Any]:
     ds = ctx.datasource
     layout = Layout()
@@ -105,7 +128,7 @@ def build(ctx: BoardContext) -> dict[str, Any]:
         ctx.uid("quality"),
         ctx.title("数据质量 Data quality"),
         "Completeness per day against each station's interval (HJ 915: 6 a day at 4 h), QC flag "
-        "shares, silent stations, why values failed QC.",
+        "shares, silent stations, why values failed QC, rejected messages by reason.",
         ["quality"],
         shared=ctx.party is None,
     )
@@ -148,11 +171,23 @@ def build(ctx: BoardContext) -> dict[str, Any]:
             table_panel(
                 ds,
                 "质控不合格原因 QC reasons",
-                "Why values were flagged. "
-                "Rejected messages (dead letters) are not in InfluxDB yet.",
+                "Why values were flagged.",
                 [reasons_query(ctx)],
             ),
             Place(12, 10),
+        )
+    )
+    board.with_panel(
+        layout.place(
+            table_panel(
+                ds,
+                "被拒消息 Rejected messages by reason",
+                "Messages that could not be used (dead letters) in the range, per jurisdiction "
+                f"and reason ({NO_JURISDICTION}: station unknown). The original bytes are on the "
+                "rejected topic.",
+                [rejected_query(ctx)],
+            ),
+            Place(24, 8),
         )
     )
     return render(board)

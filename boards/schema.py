@@ -19,6 +19,7 @@ from streams.store.points import (
     DELIVERIES,
     HYDROLOGY,
     QC,
+    REJECTED,
     WATER_QUALITY,
 )
 
@@ -30,6 +31,7 @@ __all__ = [
     "HYDROLOGY",
     "MEASUREMENTS",
     "QC",
+    "REJECTED",
     "WATER_QUALITY",
     "Measurement",
     "SchemaError",
@@ -113,6 +115,7 @@ MEASUREMENTS: Mapping[str, Measurement] = MappingProxyType(
                 ("station", "receiver", "ok"),
                 ("changes", "title", "attempts", "errors"),
             ),
+            _m(REJECTED, ("reason", "station", "jurisdiction"), ("source", "detail", "count")),
         )
     }
 )

@@ -130,8 +130,9 @@ def create_app(settings: Settings) -> tuple[faust.App, Topics]:
 
 
 def create_store_app(settings: Settings) -> tuple[faust.App, Topics]:
-    """The store worker's application: assessed reports and rule events into InfluxDB. Its own
-    consumer group, so an InfluxDB outage never holds up checks and alerts."""
+    """The store worker's application: assessed reports, rule events, alert changes and dead
+    letters into InfluxDB. Its own consumer group, so an InfluxDB outage never holds up checks
+    and alerts."""
     from stations.registry import load_registry
     from stations.sharing.config import load_sharing
     from streams.agents import store
@@ -153,6 +154,7 @@ def create_store_app(settings: Settings) -> tuple[faust.App, Topics]:
         writer,
         settings.store_batch_size,
         settings.store_flush_seconds,
+        registry,
         reader_options=settings.kafka_client_options(),
         router=Router(sharing, bucket) if settings.store_views else None,
     )

@@ -18,6 +18,9 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 step "local servers (Kafka 3.9, KRaft, 127.0.0.1:9092; InfluxDB 2.9, 127.0.0.1:8086) and topics"
 "$here/up.sh"
 
+step "party views: the data-sharing list (stations/data/sharing.yaml) into InfluxDB (basin sharing apply)"
+"$basin" sharing apply
+
 step "station registry: $(ls stations/data/stations.yaml)"
 "$basin" stations check
 
@@ -28,8 +31,13 @@ echo "one JSON line per result in $state/classified.jsonl"
 step "local alert receiver on 127.0.0.1:9300 (every duty desk of alerts/data/alerts.yaml posts here)"
 "$here/apps.sh" start receiver
 
-step "worker (checks, QC, classes, breaches, alerts, notifications) and store (InfluxDB writer)"
-"$here/apps.sh" start worker store
+step "worker (checks, QC, classes, breaches, alerts, notifications) and store (InfluxDB writer, party views)"
+"$here/apps.sh" start worker
+if "$here/apps.sh" status store >/dev/null 2>&1; then
+    echo "the store runs already: restarting it so that it writes the party views"
+    "$here/apps.sh" stop store
+fi
+BASIN_STORE_VIEWS=true "$here/apps.sh" start store
 
 step "publishing the real results as station reports, plus two bad messages"
 "$basin" import cnemc --year 2021 "$data"/*.csv
@@ -64,6 +72,48 @@ step "alerts the worker holds (basin alerts list --jurisdiction SH); console: ht
 step "what the boards read from InfluxDB: latest values at 西山 (JS-TH-028)"
 "$basin" query latest --station JS-TH-028 --days 3650
 
+step "what a party's token reads: ZJ's view (its read token from $state/views/)"
+"$repo/.venv/bin/python" - <<'PY'
+from influxdb_client import InfluxDBClient
+from influxdb_client.rest import ApiException
+
+from streams.settings import Settings
+from streams.store.views import view_bucket
+
+s = Settings()
+path = s.state_dir / "views" / f"{s.influx_bucket}.tokens.env"
+lines = [line for line in path.read_text().splitlines() if "=" in line and line[0] != "#"]
+token = dict(line.split("=", 1) for line in lines)["BASIN_VIEW_TOKEN_ZJ"]
+zj, js = view_bucket(s.influx_bucket, "ZJ"), view_bucket(s.influx_bucket, "JS")
+
+
+def count(client: InfluxDBClient, bucket: str, parameter: str) -> int:
+    flux = (
+        f'from(bucket: "{bucket}") |> range(start: 0) |> filter(fn: (r) => '
+        'r._measurement == "water_quality" and r.station == "JS-TH-028" and '
+        f'r.parameter == "{parameter}" and r._field == "value") |> count()'
+    )
+    tables = client.query_api().query(flux, org=s.influx_org)
+    return sum(int(r.get_value()) for t in tables for r in t.records)
+
+
+with (
+    InfluxDBClient(url=s.influx_url, token=s.influx_token_value(), org=s.influx_org) as admin,
+    InfluxDBClient(url=s.influx_url, token=token, org=s.influx_org) as party,
+):
+    print(f"ZJ's token (BASIN_VIEW_TOKEN_ZJ in {path}) reads {zj} only:")
+    for name, terms in (("tp", "shared with ZJ in real time"), ("do", "not shared with ZJ")):
+        print(
+            f"  西山 JS-TH-028 {name:<2} ({terms}): ZJ reads {count(party, zj, name)} values; "
+            f"the main bucket holds {count(admin, s.influx_bucket, name)}"
+        )
+    try:
+        count(party, js, "tp")
+        print(f"  ZJ's token on JS's view {js}: READ, which must not happen")
+    except ApiException as exc:
+        print(f"  ZJ's token on JS's view {js}: refused by InfluxDB (HTTP {exc.status})")
+PY
+
 snapshots="$repo/var/snapshots"
 built="$repo/var/boards"
 step "board snapshots (each panel as a PNG, April 2021): 流域总览 basin and 站点 station 西山 (JS-TH-028)"
@@ -95,6 +145,7 @@ Where to look:
   notifications      $state/receiver.log   (basin alerts list | ack | silence)
   store log          $state/store.log    (health: http://127.0.0.1:6067/health)
   InfluxDB           .venv/bin/basin query latest | .venv/bin/basin query monthly --month 2021-04
+  party views        .venv/bin/basin sharing show --party ZJ; read tokens in $state/views/
   Kafka log          $state/kafka/kafka.log
   live counts        .venv/bin/basin watch
   topics             .venv/bin/basin topics ensure

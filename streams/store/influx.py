@@ -1,5 +1,6 @@
 """The InfluxDB 2.x connection of the store: one async client per process, made on first use
-(it needs the running event loop), writing line protocol with second precision.
+(it needs the running event loop), writing line protocol with second precision (dead letters:
+nanoseconds).
 
 What goes wrong is told apart here, by class (:mod:`streams.errors`): an outage (the connection
 refused or reset, a timeout, HTTP 5xx or 429) raises :class:`~streams.errors.StoreUnavailable`,
@@ -75,9 +76,11 @@ class InfluxSender:
         self._org, self._bucket = org, bucket
         self._client: Any = None
 
-    async def __call__(self, lines: Sequence[str], bucket: str | None = None) -> object:
-        """Write ``lines`` to ``bucket`` (default: the sender's); StoreUnavailable on an outage,
-        StoreRefused on a refusal."""
+    async def __call__(
+        self, lines: Sequence[str], bucket: str | None = None, precision: str | None = None
+    ) -> object:
+        """Write ``lines`` to ``bucket`` (default: the sender's) with timestamps in ``precision``
+        (default: seconds); StoreUnavailable on an outage, StoreRefused on a refusal."""
         from influxdb_client import WritePrecision
 
         try:
@@ -88,7 +91,7 @@ class InfluxSender:
                     bucket=bucket or self._bucket,
                     org=self._org,
                     record=list(lines),
-                    write_precision=WritePrecision.S,
+                    write_precision=precision or WritePrecision.S,
                 )
             )
         except Exception as exc:

@@ -5,6 +5,9 @@ again overwrites it, so a message redelivered after a crash or a replay leaves o
 Tags are only bounded, stable attributes of a station (id, name, jurisdiction, basin, water body)
 and the parameter; values, flags and classes are fields. A missing or NaN value is never written
 as a number: its point carries the QC flag (9, missing) alone.
+
+Dead letters (``rejected``) are the exception to the second precision: one point per dead letter
+at the microsecond it was rejected (:func:`rejected_point`), written with nanosecond precision.
 """
 
 from __future__ import annotations
@@ -13,13 +16,16 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import msgspec
 from influxdb_client import Point, WritePrecision
 
 from alerts.records import AlertsDocument, ReceiverDelivery
 from stations.formats.assessed import AssessedReport
 from stations.quality.checks import QCFlag
+from stations.registry import Registry
 from stations.rules.events import RuleEvent
-from stations.station import StationKind
+from stations.station import Station, StationKind
+from streams.deadletter import DeadLetter
 
 WATER_QUALITY = "water_quality"
 HYDROLOGY = "hydrology"
@@ -28,6 +34,10 @@ QC = "qc"
 BREACHES = "breaches"
 ALERTS = "alerts"
 DELIVERIES = "alert_deliveries"
+REJECTED = "rejected"
+
+#: How much of a dead letter's detail a ``rejected`` point keeps.
+DETAIL_CHARS = 500
 
 _STATION_TAGS = ("station", "station_name", "jurisdiction", "basin", "water_body")
 
@@ -158,11 +168,52 @@ def alert_points(record: AlertsDocument) -> list[Point]:
     return points
 
 
+def letter_station(letter: DeadLetter, registry: Registry) -> Station | None:
+    """The registry's station a dead letter came from: its key (the producers key by station id),
+    else the ``station`` of its original JSON; None when neither names a known station (an
+    unknown id is never a tag: it is whatever the sender wrote)."""
+    names = []
+    if letter.key:
+        names.append(letter.key.decode("utf-8", "replace"))
+    if letter.original:
+        try:
+            doc = msgspec.json.decode(letter.original)
+        except msgspec.DecodeError:
+            doc = None
+        if isinstance(doc, dict) and isinstance(doc.get("station"), str):
+            names.append(doc["station"])
+    for name in names:
+        if name in registry:
+            return registry.get(name)
+    return None
+
+
+def rejected_point(letter: DeadLetter, registry: Registry) -> Point:
+    """The point of one dead letter (``wq.reports.rejected``), tagged by reason and, when the
+    station is known (:func:`letter_station`), by station and jurisdiction.
+
+    Its time is when it was rejected, to the microsecond, with the last three digits of the
+    source offset as nanoseconds: two dead letters of the same reason and station stay two points
+    even in the same microsecond, and the same dead letter read again is the same point."""
+    at = letter.rejected_at
+    seconds = int(at.replace(microsecond=0).timestamp())
+    nanos = (seconds * 1_000_000 + at.microsecond) * 1000 + letter.source.offset % 1000
+    point = Point(REJECTED).time(nanos, WritePrecision.NS).tag("reason", letter.reason)
+    station = letter_station(letter, registry)
+    if station is not None:
+        point.tag("station", station.id).tag("jurisdiction", station.jurisdiction.value)
+    detail = letter.detail
+    if len(detail) > DETAIL_CHARS:
+        detail = detail[: DETAIL_CHARS - 1] + "…"
+    return point.field("source", str(letter.source)).field("detail", detail).field("count", 1)
+
+
 def record_points(record: AssessedReport | RuleEvent) -> list[Point]:
     """The points of an assessed report or of a rule event."""
     return assessed_points(record) if isinstance(record, AssessedReport) else [event_point(record)]
 
 
-def line_protocol(points: Iterable[Point]) -> list[str]:
-    """Points as line protocol with second precision (what is sent, and what tests count)."""
-    return [point.to_line_protocol(precision=WritePrecision.S) for point in points]
+def line_protocol(points: Iterable[Point], precision: str = WritePrecision.S) -> list[str]:
+    """Points as line protocol with second precision (what is sent, and what tests count);
+    ``rejected`` points with nanosecond precision."""
+    return [point.to_line_protocol(precision=precision) for point in points]

@@ -16,8 +16,9 @@ What each kind of data selects (``st`` a station, ``p`` one of its parameters):
   means: the worst class in the window (and the target class);
 - ``qc``: the ``qc`` points (flag and reasons) of the parameters shared in real time, on the later
   of the two delays: a reason quotes the value, so it goes only where the value goes;
-- ``alerts``: the ``alerts`` and ``breaches`` points; ``alert_deliveries`` (who was paged) only to
-  the owner's own view.
+- ``alerts``: the ``alerts`` and ``breaches`` points; ``alert_deliveries`` (who was paged) and
+  ``rejected`` (dead letters: they carry the raw bytes a station sent) only to the owner's own
+  view. A dead letter whose station is unknown stays in the main bucket.
 """
 
 from __future__ import annotations
@@ -108,6 +109,7 @@ def party_selections(registry: Registry, grants: Iterable[Grant]) -> Iterator[Se
             yield Selection(who, m.BREACHES, where, None, None, *terms)
             if grant.basis is Basis.OWN:
                 yield Selection(who, m.DELIVERIES, where, None, None, *terms)
+                yield Selection(who, m.REJECTED, where, None, None, *terms)
         elif grant.data == QC:
             for parameter in station.parameters:
                 value = by_key.get((grant.station, parameter))

@@ -21,7 +21,8 @@ from streams.errors import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
-#: One attempt: send the lines (to a bucket, when one is given: ``send(lines, bucket)``);
+#: One attempt: send the lines (to a bucket, when one is given: ``send(lines, bucket)``; with
+#: another precision than seconds, when one is given: ``send(lines, bucket, precision=...)``);
 #: StoreUnavailable on an outage, anything else is not retried.
 Send = Callable[..., Awaitable[object]]
 
@@ -49,6 +50,9 @@ class WriteStats:
     lines: int = 0
     failed_attempts: int = 0
     rejected_lines: int = 0
+    #: dead letters that could not be stored (undecodable, or refused by InfluxDB): logged and
+    #: skipped, never dead-lettered again
+    dropped_dead_letters: int = 0
     last_error: str = ""
     errors: dict[str, int] = field(default_factory=dict)
 
@@ -67,17 +71,24 @@ class BatchWriter:
         self._sleep = sleep
         self.stats = WriteStats()
 
-    async def write(self, lines: Sequence[str], bucket: str | None = None) -> None:
-        """Store ``lines`` (in ``bucket``, default: the sender's); returns only once InfluxDB has
-        them, retrying StoreUnavailable. Any other exception propagates at once (DataRejected,
-        StoreConfigError, a bug)."""
+    async def write(
+        self, lines: Sequence[str], bucket: str | None = None, precision: str | None = None
+    ) -> None:
+        """Store ``lines`` (in ``bucket``, default: the sender's; timestamps in ``precision``,
+        default: seconds); returns only once InfluxDB has them, retrying StoreUnavailable. Any
+        other exception propagates at once (DataRejected, StoreConfigError, a bug)."""
         if not lines:
             return
         delays = self._backoff.delays()
         attempt = 0
         while True:
             try:
-                await (self._send(lines) if bucket is None else self._send(lines, bucket))
+                if precision is not None:
+                    await self._send(lines, bucket, precision=precision)
+                elif bucket is None:
+                    await self._send(lines)
+                else:
+                    await self._send(lines, bucket)
             except StoreUnavailable as exc:
                 delay = delays[min(attempt, len(delays) - 1)] if delays else self._backoff.maximum
                 attempt += 1

@@ -70,3 +70,26 @@ def settled_points(influx: Influx, want: Counter[str], timeout: float = 300) -> 
         if now != have:
             have, deadline = now, time.monotonic() + 5
     return have
+
+
+def rejected_by_reason(influx: Influx) -> Counter[str]:
+    """Dead letters stored in the test's bucket (measurement ``rejected``), by reason."""
+    flux = (
+        f'from(bucket: "{influx.bucket}") |> range(start: 0) '
+        '|> filter(fn: (r) => r._measurement == "rejected" and r._field == "count") '
+        '|> group(columns: ["reason"]) |> sum()'
+    )
+    with influx.client() as client:
+        tables = client.query_api().query(flux, org=influx.org)
+    return Counter({r.values["reason"]: r.values["_value"] for t in tables for r in t})
+
+
+def settled_rejected(influx: Influx, want: Counter[str], timeout: float = 120) -> Counter[str]:
+    """Dead letters by reason once there are as many as ``want`` and 3 s bring no more."""
+    deadline = time.monotonic() + timeout
+    have = rejected_by_reason(influx)
+    while have.total() < want.total() and time.monotonic() < deadline:
+        time.sleep(0.5)
+        have = rejected_by_reason(influx)
+    time.sleep(3)
+    return rejected_by_reason(influx)

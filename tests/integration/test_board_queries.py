@@ -5,10 +5,12 @@ checked against the same numbers computed from the documents in Python."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
@@ -26,14 +28,26 @@ from stations.formats.hj212 import BEIJING
 from stations.registry import load_registry
 from stations.sharing.config import load_sharing
 from stations.standard.gb3838 import WaterBody, basin_status
+from streams.agents.store import Storer
+from streams.deadletter import Source, dead_letter
 from streams.settings import Settings
+from streams.store.influx import InfluxSender
 from streams.store.points import alert_points, line_protocol, record_points
+from streams.store.writer import BatchWriter
 from streams.testing.pipeline import expected_outcome, published_reports
 
 ALERT_DOCS = Path(__file__).parents[1] / "data" / "messages" / "alerts"
 APRIL = (datetime(2021, 4, 1, tzinfo=BEIJING), datetime(2021, 5, 1, tzinfo=BEIJING))
 ALERT_DAYS = (datetime(2026, 11, 29, tzinfo=UTC), datetime(2026, 12, 2, tzinfo=UTC))
 XISHAN = "JS-TH-028"
+#: Known dead letters (station key, reason), rejected in April 2021; the third is delivered twice.
+LETTERS = [
+    (b"JS-TH-028", "undecodable"),
+    (b"JS-TH-028", "invalid"),
+    (b"JS-TH-001", "invalid"),
+    (b"ZJ-TH-001", "undecodable"),
+    (b"JS-TH-999", "unknown_station"),  # not in the registry: no station, no jurisdiction
+]
 
 
 @cache
@@ -67,6 +81,51 @@ class Store:
         return [dict(record.values) for table in tables for record in table.records]
 
 
+@dataclass
+class Message:
+    """A message as the store agent gets it from Faust."""
+
+    topic: str
+    key: bytes | None
+    value: bytes
+    partition: int = 0
+    offset: int = 0
+
+
+def letter_messages() -> list[Message]:
+    """The dead letters of :data:`LETTERS` on the rejected topic, the third one twice."""
+    out = []
+    for offset, (key, reason) in enumerate(LETTERS):
+        at = datetime(2021, 4, 2, 10, tzinfo=UTC) + timedelta(hours=offset)
+        where = Source("wq.reports.raw", 1, 500 + offset)
+        value = dead_letter(b"##bad", key, where, reason, f"{reason} at {where}", at)
+        out.append(Message("wq.reports.rejected", key, value, 2, offset))
+    return [*out, out[2]]
+
+
+async def store_letters(server: dict[str, str], bucket: str) -> None:
+    """The dead letters through the store's own code into ``bucket`` (what the store agent does
+    with a batch read from the rejected topic)."""
+
+    async def reject(message: Any, reason: str, detail: str) -> None:
+        raise AssertionError(f"a dead letter was dead-lettered: {reason}: {detail}")
+
+    sender = InfluxSender(server["url"], server["token"], server["org"], bucket)
+    storer = Storer(
+        BatchWriter(sender),
+        reject,
+        assessed_topic="wq.reports.assessed",
+        alerts_topic="wq.alerts",
+        rejected_topic="wq.reports.rejected",
+        registry=load_registry(),
+    )
+    try:
+        await storer.store_batch(letter_messages())
+    finally:
+        await sender.close()
+    assert storer.writer.stats.dropped_dead_letters == 0
+
+
 @pytest.fixture(scope="module")
 def store(influx_server: dict[str, str]) -> Iterator[Store]:
     name = f"t-boards-{uuid.uuid4().hex[:8]}"
@@ -82,6 +141,7 @@ def store(influx_server: dict[str, str]) -> Iterator[Store]:
         client.write_api(write_options=SYNCHRONOUS).write(
             bucket=name, record=lines, write_precision=WritePrecision.S
         )
+        asyncio.run(store_letters(influx_server, name))
         yield Store(client, name, influx_server["org"])
         client.buckets_api().delete_bucket(bucket)
 
@@ -248,3 +308,16 @@ def test_the_map_shows_the_located_stations_and_the_table_the_others(store: Stor
     assert {r["station"]: r["class"] for r in rows if r["class"]} == {
         sid: cls for sid, cls in classes.items() if sid not in located
     }
+
+
+def test_rejected_messages_by_reason_count_each_dead_letter_once(store: Store) -> None:
+    registry = load_registry()
+    for party in ("JS", "ZJ"):
+        want: Counter[tuple[str, str]] = Counter()
+        for key, reason in LETTERS:  # each once: the redelivered one overwrote itself
+            station = key.decode()
+            if station in registry and registry.get(station).jurisdiction.value == party:
+                want[(party, reason)] += 1
+        rows = store.run(query_of(f"bw-quality-{party.lower()}", "被拒消息"))
+        assert {(r["jurisdiction"], r["reason"]): r["_value"] for r in rows} == dict(want)
+    assert want and len(letter_messages()) == len(LETTERS) + 1

@@ -15,12 +15,14 @@ from stations.formats.records import encode
 from stations.registry import load_registry
 from stations.simulation.faults import DEFAULT_FAULTS, FaultRates
 from stations.simulation.model import simulate
-from streams.testing.pipeline import expected_outcome
+from streams.deadletter import Source, dead_letter
+from streams.testing.pipeline import TopicReader, expected_outcome, wait_for
 from streams.topics import publish_all
 from tests.integration.conftest import INFLUX_SH, Influx, TopicSet
 from tests.integration.store import (
     expected_points,
     settled_points,
+    settled_rejected,
     stored_points,
     wait_for_points,
 )
@@ -48,6 +50,9 @@ def test_seeded_simulation_lands_with_the_exact_point_count(
     worker = start_worker(env, name="worker")
     store = start_worker(env, name="store", command="store")
     assert settled_points(influx, want) == want
+    rejected = Counter(expected_outcome(messages)["rejected"])
+    assert rejected, "the default faults make dead letters"
+    assert settled_rejected(influx, rejected) == rejected  # one point per dead letter
     assert store.stop() == 0, store.output()[-3000:]
     assert worker.stop() == 0, worker.output()[-3000:]
 
@@ -91,9 +96,32 @@ def test_store_sigkill_between_write_and_commit_leaves_no_duplicates(
 
     second = start_worker(env, name="store-2", command="store")
     assert settled_points(influx, want) == want
+    rejected = Counter(expected_outcome(messages)["rejected"])
+    assert settled_rejected(influx, rejected) == rejected  # dead letters read again: no duplicate
     assert second.stop() == 0, second.output()[-3000:]
     assert worker.stop() == 0, worker.output()[-3000:]
     print(f"points at the kill: {killed_at} of {want.total()}")
+
+
+def test_dead_letters_are_stored_by_reason_and_never_dead_lettered_again(
+    kafka: str, influx: Influx, topics: TopicSet, start_worker: Any
+) -> None:
+    """The store writes each dead letter (its own too) as a ``rejected`` point; one it cannot
+    store is logged and skipped, never sent to the rejected topic again (no loop)."""
+    topics.create(*TOPICS)
+    key = b"JS-TH-028"
+    letter = dead_letter(b"##bad", key, Source("wq.reports.raw", 0, 7), "invalid", "bad")
+    publish_all(kafka, topics.name("rejected"), [(None, b"not a dead letter"), (key, letter)])
+    publish_all(kafka, topics.name("assessed"), [(key, b"{not json")])  # -> store_invalid
+    store = start_worker(topics.worker_env(**influx.env()), name="store", command="store")
+    want = Counter({"invalid": 1, "store_invalid": 1})
+    assert settled_rejected(influx, want) == want
+    reader = TopicReader(kafka, topics.name("rejected"))
+    wait_for({"rejected": reader}, {"rejected": 3}, timeout=30)
+    assert len(reader.records) == 3, "only the store's one dead letter was added"
+    assert store.proc.poll() is None, store.output()[-3000:]
+    assert "not dead-lettered again" in store.output()
+    assert store.stop() == 0, store.output()[-3000:]
 
 
 def test_a_refused_token_stops_the_store_loudly_instead_of_retrying(

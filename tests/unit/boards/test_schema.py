@@ -13,8 +13,10 @@ from boards.flux import Flux, Var
 from boards.schema import AGG_TAG, MEASUREMENTS, SchemaError
 from stations.formats.assessed import AssessedReport
 from stations.formats.records import decode
+from stations.registry import load_registry
 from stations.rules.events import RuleEvent
-from streams.store.points import alert_points, record_points
+from streams.deadletter import DeadLetter
+from streams.store.points import alert_points, record_points, rejected_point
 from streams.testing.pipeline import expected_outcome, published_reports
 
 MESSAGES = Path(__file__).parents[2] / "data" / "messages"
@@ -33,6 +35,9 @@ def written() -> dict[str, tuple[set[str], set[str]]]:
     for path in sorted((MESSAGES / "alerts").glob("*.json")):
         if path.name.startswith(("changes-", "delivery-")):
             points += alert_points(decode_alerts(path.read_bytes()))
+    registry = load_registry()
+    for path in sorted(MESSAGES.glob("deadletter*.json")):
+        points.append(rejected_point(DeadLetter.from_json(path.read_bytes()), registry))
     out: dict[str, tuple[set[str], set[str]]] = defaultdict(lambda: (set(), set()))
     for point in points:
         tags, fields = out[point._name]
@@ -55,7 +60,7 @@ def test_the_schema_table_is_what_the_store_writes() -> None:
         ("water_quality", ["valeu"], {}, "no field 'valeu'"),
         ("assessment", ["value"], {}, "no field 'value'"),
         ("water_quality", ["value"], {"rule": "x"}, "no tag 'rule'"),
-        ("rejected", ["reason"], {}, "no measurement 'rejected'"),
+        ("dead_letters", ["reason"], {}, "no measurement 'dead_letters'"),
         ("water_quality", [], {}, "at least one field"),
     ],
 )
