@@ -229,11 +229,40 @@ def classify_report(values: Mapping[str, float | None], body: WaterBody | str) -
 # --- basin or river status from the class distribution of its sections ---------------------
 
 
+class Status(StrEnum):
+    """The qualitative status (水质状况) of a section, river, basin or jurisdiction."""
+
+    EXCELLENT = "优"
+    GOOD = "良好"
+    LIGHT = "轻度污染"
+    MODERATE = "中度污染"
+    HEAVY = "重度污染"
+
+
+#: The status of one class (of a section, or of a group's mean concentrations).
+CLASS_STATUS: Mapping[int, Status] = {
+    1: Status.EXCELLENT,
+    2: Status.EXCELLENT,
+    3: Status.GOOD,
+    4: Status.LIGHT,
+    5: Status.MODERATE,
+    6: Status.HEAVY,
+}
+
+
+def class_status(cls: int) -> Status:
+    """``2`` -> 优, ``3`` -> 良好, ``4`` -> 轻度污染, ``5`` -> 中度污染, ``6`` -> 重度污染."""
+    try:
+        return CLASS_STATUS[cls]
+    except KeyError:
+        raise ClassificationError(f"no water-quality class {cls!r} (1..6)") from None
+
+
 @dataclass(frozen=True)
 class BasinStatus:
     """Status of a river or basin: grade (优, 良好, 轻度污染, 中度污染, 重度污染) and the shares."""
 
-    grade: str
+    grade: Status
     share_good: float
     share_worse_than_v: float
     sections: int
@@ -254,13 +283,13 @@ def basin_status(classes: Sequence[int]) -> BasinStatus:
     good = sum(1 for cls in classes if cls <= 3) / total
     worst = sum(1 for cls in classes if cls == WORSE_THAN_V) / total
     if good >= 0.9:
-        grade = "优"
+        grade = Status.EXCELLENT
     elif good >= 0.75:
-        grade = "良好"
+        grade = Status.GOOD
     elif worst < 0.2:
-        grade = "轻度污染"
+        grade = Status.LIGHT
     elif worst < 0.4:
-        grade = "中度污染"
+        grade = Status.MODERATE
     else:
-        grade = "重度污染"
+        grade = Status.HEAVY
     return BasinStatus(grade=grade, share_good=good, share_worse_than_v=worst, sections=total)
