@@ -30,9 +30,9 @@ def class_distribution(assessed: Assessed) -> Figure:
             continue
         groups.setdefault(station.jurisdiction.value, []).append(section.water_class)
         groups.setdefault(BASIN, []).append(section.water_class)
-    names = [
-        j.value for j in Jurisdiction if j.value in groups
-    ] + ([BASIN] if BASIN in groups else [])
+    names = [j.value for j in Jurisdiction if j.value in groups] + (
+        [BASIN] if BASIN in groups else []
+    )
     categories = [
         f"{BASIN if n == BASIN else Jurisdiction(n).name_zh} ({len(groups[n])})" for n in names
     ]

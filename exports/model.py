@@ -64,7 +64,9 @@ class Table:
         width = len(self.columns)
         for number, row in enumerate(self.rows, 1):
             if len(row) != width:
-                raise ValueError(f"table {self.key}: row {number} has {len(row)} cells, not {width}")
+                raise ValueError(
+                    f"table {self.key}: row {number} has {len(row)} cells, not {width}"
+                )
 
     def column(self, key: str) -> int:
         """The index of the column ``key``."""

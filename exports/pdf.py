@@ -40,7 +40,9 @@ KEY_COLUMNS = 2
 def _title_page(export: Export, title: str) -> Figure:
     figure = Figure(figsize=A4_PORTRAIT)
     figure.text(0.5, 0.68, title, ha="center", fontsize=22, fontweight="bold")
-    scope = f"数据范围：{export.party} 的共享视图" if export.party else "数据范围：全流域（全部数据）"
+    scope = (
+        f"数据范围：{export.party} 的共享视图" if export.party else "数据范围：全流域（全部数据）"
+    )
     lines = [
         f"{export.month[:4]}年{int(export.month[5:7])}月",
         scope,
@@ -73,7 +75,9 @@ def _parts(columns: Sequence[Column]) -> list[list[int]]:
 
 def _table_pages(table: Table) -> list[Figure]:
     parts = _parts(table.columns)
-    row_chunks = [table.rows[i : i + ROWS_PER_PAGE] for i in range(0, len(table.rows), ROWS_PER_PAGE)]
+    row_chunks = [
+        table.rows[i : i + ROWS_PER_PAGE] for i in range(0, len(table.rows), ROWS_PER_PAGE)
+    ]
     pages: list[Figure] = []
     total = len(parts) * max(len(row_chunks), 1)
     for part_number, part in enumerate(parts, 1):
@@ -82,7 +86,9 @@ def _table_pages(table: Table) -> list[Figure]:
             figure = Figure(figsize=A4_LANDSCAPE)
             heading = f"{table.zh} {table.en}"
             if total > 1:
-                heading += f"  ({(part_number - 1) * len(row_chunks or [()]) + chunk_number}/{total})"
+                heading += (
+                    f"  ({(part_number - 1) * len(row_chunks or [()]) + chunk_number}/{total})"
+                )
             figure.text(0.04, 0.95, heading, fontsize=13, fontweight="bold")
             axes = figure.add_axes((0.03, 0.08, 0.94, 0.84))
             axes.set_axis_off()
@@ -91,9 +97,7 @@ def _table_pages(table: Table) -> list[Figure]:
                 pages.append(figure)
                 continue
             cells = [texts([row[i] for i in part], columns) for row in chunk]
-            colours = [
-                [_colour(row[i], table.columns[i]) for i in part] for row in chunk
-            ]
+            colours = [[_colour(row[i], table.columns[i]) for i in part] for row in chunk]
             headers = [f"{c.header_zh()}\n{c.en}" for c in columns]
             drawn = axes.table(
                 cellText=cells,

@@ -180,10 +180,16 @@ def sections_table(assessed: Assessed) -> Table:
         Column("class", "本月水质类别", "class this month", Kind.CLASS),
         Column("class_previous", "上月水质类别", "class last month", Kind.CLASS),
         Column("class_last_year", "去年同期水质类别", "class same month last year", Kind.CLASS),
-        Column("change_previous", "环比类别变化", "class change vs last month (+ worse)", Kind.CHANGE),
-        Column("change_last_year", "同比类别变化", "class change vs last year (+ worse)", Kind.CHANGE),
+        Column(
+            "change_previous", "环比类别变化", "class change vs last month (+ worse)", Kind.CHANGE
+        ),
+        Column(
+            "change_last_year", "同比类别变化", "class change vs last year (+ worse)", Kind.CHANGE
+        ),
         Column("target_met", "是否达标", "target met", Kind.YES_NO),
-        Column("main_pollutants", "主要污染指标(超标倍数)", "main pollutants (exceedance multiple)"),
+        Column(
+            "main_pollutants", "主要污染指标(超标倍数)", "main pollutants (exceedance multiple)"
+        ),
         Column("valid", "有效数据", "valid results", Kind.INTEGER),
         Column("expected", "应测数据", "expected results", Kind.INTEGER),
         Column("completeness", "数据完整率", "data completeness", Kind.PERCENT, "%"),
@@ -222,11 +228,15 @@ def sections_table(assessed: Assessed) -> Table:
 
 
 def _group_pollutants(group: GroupPeriod) -> str:
+    """By the share of sections worse than Ⅲ: ``总磷(35.1%)``; with fewer than 5 sections, the
+    pollutants of the mean concentrations with their multiples: ``总磷(0.76)``."""
+    if group.status_by_means:
+        return group.pollutants_text()
     return "、".join(f"{PARAMETERS[p].name_zh}({share:.1f}%)" for p, share in group.main_pollutants)
 
 
 def _change(now: GroupPeriod, before: GroupPeriod | None) -> tuple[Value, Value, Value]:
-    if before is None:
+    if before is None or not now.sections or not before.sections:
         return (None, None, None)
     change: GroupChange = group_change(now, before)
     return (change.d_1_3, change.d_worse_5, change.marked)
@@ -336,7 +346,9 @@ def cross_boundary_table(assessed: Assessed) -> Table:
         Column("class_previous", "上月水质类别", "class last month", Kind.CLASS),
         Column("class_last_year", "去年同期水质类别", "class same month last year", Kind.CLASS),
         Column("target_met", "是否达标", "target met", Kind.YES_NO),
-        Column("main_pollutants", "主要超标指标(超标倍数)", "main pollutants (exceedance multiple)"),
+        Column(
+            "main_pollutants", "主要超标指标(超标倍数)", "main pollutants (exceedance multiple)"
+        ),
         Column("completeness", "数据完整率", "data completeness", Kind.PERCENT, "%"),
     )
     rows: list[tuple[Value, ...]] = []
@@ -429,13 +441,12 @@ def summary(assessed: Assessed) -> str:
     if now.status is not None:
         text += f"，水质状况为{now.status}"
     text += "。"
-    if now.main_pollutants:
-        names = "、".join(PARAMETERS[p].name_zh for p, _ in now.main_pollutants)
-        text += f"主要污染指标为{names}。"
+    if now.pollutants_text():
+        text += f"主要污染指标为{now.pollutants_text()}。"
     if now.target_rate is not None:
         text += f"达标率为{now.target_rate:.1f}%。"
     for label, other in (("与上月相比", before), ("与去年同期相比", year)):
-        if other is None:
+        if other is None or not other.sections or not now.sections:
             continue
         change = group_change(now, other)
         text += (
@@ -443,9 +454,7 @@ def summary(assessed: Assessed) -> str:
             f"水质{'有明显变化' if change.marked else '无明显变化'}。"
         )
     if assessed.lake is not None:
-        text += (
-            f"太湖综合营养状态指数为{assessed.lake.tli:.1f}，处于{assessed.lake.grade}状态。"
-        )
+        text += f"太湖综合营养状态指数为{assessed.lake.tli:.1f}，处于{assessed.lake.grade}状态。"
     return text
 
 

@@ -55,8 +55,8 @@ def _sheet(workbook: Workbook, table: Table) -> None:
         width = max(len(column.header_zh()) * 2, len(column.header_en()), 6)
         sheet.column_dimensions[get_column_letter(index)].width = min(width + 2, 40)
     formats = [_number_format(c) for c in table.columns]
-    for number, row in enumerate(table.rows, 3):
-        for index, (value, column) in enumerate(zip(row, table.columns, strict=True), 1):
+    for number, values in enumerate(table.rows, 3):
+        for index, (value, column) in enumerate(zip(values, table.columns, strict=True), 1):
             cell = sheet.cell(row=number, column=index, value=_cell_value(value, column))
             if formats[index - 1] is not None:
                 cell.number_format = formats[index - 1] or "General"

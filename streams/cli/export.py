@@ -23,7 +23,9 @@ def parse_month(text: str) -> date:
         year, month = (int(part) for part in text.split("-"))
         return date(year, month, 1)
     except ValueError as exc:
-        raise click.BadParameter(f"{text!r}: give a month like 2021-04", param_hint="--month") from exc
+        raise click.BadParameter(
+            f"{text!r}: give a month like 2021-04", param_hint="--month"
+        ) from exc
 
 
 def parse_formats(text: str) -> list[str]:
@@ -37,7 +39,9 @@ def parse_formats(text: str) -> list[str]:
 
 
 @click.command("export")
-@click.option("--month", "month_text", required=True, help="Calendar month in Beijing time: 2021-04.")
+@click.option(
+    "--month", "month_text", required=True, help="Calendar month in Beijing time: 2021-04."
+)
 @click.option(
     "--party",
     type=click.Choice([j.value for j in Jurisdiction]),
