@@ -48,7 +48,9 @@ def write_export(
         elif fmt == "csv":
             written.extend(write_csv(export, out, name))
         else:
+            from boards.charts import use_cjk_font
             from exports.pdf import write_pdf
 
+            use_cjk_font()  # before the charts are made: their texts keep the font they get
             written.append(write_pdf(export, out / f"{name}.pdf", title(export), figures()))
     return written
