@@ -16,13 +16,24 @@ it, from the main bucket (the basin-wide export the platform's operator makes fr
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from stations.registry import Registry
-from stations.sharing.grants import SharingList
+from influxdb_client import InfluxDBClient
+
+from exports import month_flux as mf
+from stations.formats.hj212 import BEIJING
+from stations.jurisdictions import Jurisdiction
+from stations.registry import Registry, load_registry
+from stations.sharing.config import load_sharing_years
+from stations.sharing.grants import ALERTS, CLASS, QC, Basis, Grant, Granularity, SharingList
+from stations.station import StationKind
 from streams.settings import Settings
+from streams.store import points as m
+from streams.store.apply import Applier, token_variable
+from streams.store.views import AGG, view_bucket
 
 __all__ = [
     "LAKE_SERIES",
@@ -30,12 +41,17 @@ __all__ = [
     "MonthData",
     "SharedItem",
     "StationMonth",
+    "expected_count",
+    "month_bounds",
     "read_month",
+    "summarise_alerts",
 ]
 
 #: The keys of :attr:`MonthData.lake_series`: this month's daily lake means of TN and TP, and
 #: those of the same month a year before (at their own times).
 LAKE_SERIES = ("tn", "tp", "tn_last_year", "tp_last_year")
+#: The parameters of the lake chart.
+LAKE_PARAMETERS = ("tn", "tp")
 
 
 @dataclass(frozen=True)
@@ -130,6 +146,20 @@ class MonthData:
     sharing: list[SharedItem]
 
 
+def month_bounds(month: date, shift_months: int = 0) -> tuple[datetime, datetime]:
+    """The first instant of ``month`` (moved by ``shift_months``) and of the next, Beijing time."""
+    index = month.year * 12 + month.month - 1 + shift_months
+    start = datetime(index // 12, index % 12 + 1, 1, tzinfo=BEIJING)
+    index += 1
+    return start, datetime(index // 12, index % 12 + 1, 1, tzinfo=BEIJING)
+
+
+def expected_count(granularity: Granularity, interval_minutes: int, span: timedelta) -> int:
+    """Results a span should hold: one per station interval in real time, else one per window."""
+    step = granularity.window or timedelta(minutes=interval_minutes)
+    return max(0, int(span / step))
+
+
 def read_month(
     source: Settings | Any,
     month: date,
@@ -149,4 +179,221 @@ def read_month(
     ``sharing`` default to the shipped ones (the list of the month's year, else the newest);
     ``now`` (default: the clock) bounds the results a delayed sharing item can have delivered.
     """
-    raise NotImplementedError
+    who = Jurisdiction(party) if party else None
+    if isinstance(source, Settings):
+        main = bucket or source.influx_bucket
+        token = view_token(source, main, who) if who else source.influx_token_value()
+        with InfluxDBClient(url=source.influx_url, token=token, org=source.influx_org) as client:
+            return _read(client, source.influx_org, main, month, who, registry, sharing, now)
+    if bucket is None:
+        raise ValueError("read_month with a client needs the main bucket's name")
+    return _read(source, source.org, bucket, month, who, registry, sharing, now)
+
+
+def view_token(settings: Settings, bucket: str, party: Jurisdiction) -> str:
+    """The party's read token, from the file ``basin sharing apply`` writes (docs/sharing.md)."""
+    path = Applier(None, bucket, settings.influx_org, settings.state_dir).token_file
+    wanted = token_variable(party)
+    if path.is_file():
+        for line in path.read_text("utf-8").splitlines():
+            name, _, value = line.partition("=")
+            if name.strip() == wanted and value.strip():
+                return value.strip()
+    raise LookupError(f"no read token of {party.value} in {path}: run `basin sharing apply`")
+
+
+class _Reader:
+    def __init__(self, client: Any, org: str) -> None:
+        self.api, self.org = client.query_api(), org
+
+    def rows(self, flux: str) -> list[dict[str, Any]]:
+        tables = self.api.query(flux, org=self.org)
+        return [record.values for table in tables for record in table.records]
+
+
+def _read(
+    client: Any,
+    org: str,
+    main: str,
+    month: date,
+    party: Jurisdiction | None,
+    registry: Registry | None,
+    sharing: SharingList | None,
+    now: datetime | None,
+) -> MonthData:
+    registry = registry or load_registry()
+    if sharing is None:
+        sharing = _sharing_of(registry, month.year)
+    reader = _Reader(client, org)
+    bucket = view_bucket(main, party) if party else main
+    start, stop = month_bounds(month)
+    periods = {shift: month_bounds(month, shift) for shift in (0, -1, -12)}
+    months = {
+        shift: _stations(reader.rows(mf.station_month(bucket, *span)))
+        for shift, span in periods.items()
+    }
+    series: dict[str, list[tuple[datetime, float]]] = {key: [] for key in LAKE_SERIES}
+    for shift, suffix in ((0, ""), (-12, "_last_year")):
+        for row in reader.rows(mf.lake_daily(bucket, *periods[shift], LAKE_PARAMETERS)):
+            day = row["_time"].astimezone(BEIJING)
+            series[f"{row['parameter']}{suffix}"].append((day, float(row["value"])))
+    (breaches,) = [int(r["_value"]) for r in reader.rows(mf.breach_count(bucket, start, stop))] or [
+        0
+    ]
+    alerts = summarise_alerts(reader.rows(mf.alert_changes(bucket, start, stop)), stop)
+    items = _shared(client, reader, sharing, main, party, start, stop, now or datetime.now(UTC))
+    return MonthData(
+        month=start.date(),
+        party=party.value if party else None,
+        bucket=bucket,
+        stations=months[0],
+        previous=months[-1],
+        last_year=months[-12],
+        lake_series=series,
+        breaches=breaches,
+        alerts=alerts,
+        sharing=items,
+    )
+
+
+def _sharing_of(registry: Registry, year: int) -> SharingList:
+    lists = load_sharing_years(registry=registry)
+    return lists.get(year) or lists[max(lists)]
+
+
+def _stations(rows: list[dict[str, Any]]) -> dict[str, StationMonth]:
+    """StationMonth per station from the rows of :func:`exports.month_flux.station_month`."""
+    means: dict[str, dict[str, float]] = {}
+    counts: dict[str, dict[str, int]] = {}
+    aggs: dict[str, set[str]] = {}
+    valid: dict[str, int] = {}
+    for row in rows:
+        station = row["station"]
+        if row["result"] == mf.VALID:
+            valid[station] = int(row["_value"])
+            continue
+        agg = row.get("agg") or ""
+        parameter = row["parameter"]
+        have = aggs.setdefault(station, set())
+        if agg:
+            have.add(agg)
+        if row["result"] == mf.MEAN:
+            means.setdefault(station, {})[parameter] = float(row["value"])
+        else:
+            counts.setdefault(station, {})[parameter] = int(row["value"])
+    return {
+        station: StationMonth(
+            station=station,
+            means=dict(sorted(means.get(station, {}).items())),
+            counts=dict(sorted(counts.get(station, {}).items())),
+            valid=valid.get(station, 0),
+            aggregated=tuple(sorted(aggs.get(station, ()))),
+        )
+        for station in sorted(set(means) | set(valid))
+    }
+
+
+def summarise_alerts(rows: list[dict[str, Any]], stop: datetime) -> AlertSummary:
+    """The episodes of :func:`exports.month_flux.alert_changes` rows (oldest first): an episode
+    is a change id less its last part (``alert id : episode start``)."""
+    fired: dict[str, tuple[datetime, str, str]] = {}
+    acked: dict[str, datetime] = {}
+    resolved: dict[str, datetime] = {}
+    for row in rows:
+        episode = str(row["_value"]).rsplit(":", 1)[0]
+        at = row["_time"]
+        change = row["change"]
+        if change == "firing":
+            fired.setdefault(episode, (at, row["station"], row.get("jurisdiction") or ""))
+        elif change == "acknowledged":
+            acked.setdefault(episode, at)
+        elif change == "resolved":
+            resolved.setdefault(episode, at)
+    spans = [resolved.get(e, stop) - at for e, (at, _, _) in fired.items()]
+    to_ack = [acked[e] - at for e, (at, _, _) in fired.items() if e in acked]
+    to_resolve = [resolved[e] - at for e, (at, _, _) in fired.items() if e in resolved]
+    by_party = Counter(j for _, _, j in fired.values())
+    return AlertSummary(
+        count=len(fired),
+        stations=len({station for _, station, _ in fired.values()}),
+        longest=max(spans, default=None),
+        mean_ack=_mean(to_ack),
+        mean_resolve=_mean(to_resolve),
+        by_jurisdiction=dict(sorted(by_party.items())),
+    )
+
+
+def _mean(spans: list[timedelta]) -> timedelta | None:
+    return sum(spans, timedelta()) / len(spans) if spans else None
+
+
+def _shared(
+    client: Any,
+    reader: _Reader,
+    sharing: SharingList,
+    main: str,
+    party: Jurisdiction | None,
+    start: datetime,
+    stop: datetime,
+    now: datetime,
+) -> list[SharedItem]:
+    """The list's grants (not a party's own data) to ``party`` (every party's when None),
+    each with the results expected in the month and those its view holds."""
+    parties = [party] if party else list(Jurisdiction)
+    out: list[SharedItem] = []
+    for who in parties:
+        grants = [g for g in sharing.grants_for(who) if g.basis is not Basis.OWN]
+        if not grants:
+            continue
+        view = view_bucket(main, who)
+        found: Counter[tuple[str, str, str, str]] = Counter()
+        if party or client.buckets_api().find_bucket_by_name(view) is not None:
+            stations = {g.station for g in grants}
+            for row in reader.rows(mf.delivered(view, start, stop, stations)):
+                key = (
+                    row["_measurement"],
+                    row["station"],
+                    row.get("parameter") or "",
+                    row.get("agg") or "",
+                )
+                found[key] += int(row["_value"])
+        out += [_item(grant, sharing.registry, found, start, stop, now) for grant in grants]
+    return out
+
+
+def _item(
+    grant: Grant,
+    registry: Registry,
+    found: Counter[tuple[str, str, str, str]],
+    start: datetime,
+    stop: datetime,
+    now: datetime,
+) -> SharedItem:
+    station = registry.get(grant.station)
+    agg = AGG.get(grant.granularity, "")
+    if grant.data in (QC, ALERTS):
+        names = (m.QC,) if grant.data == QC else (m.ALERTS, m.BREACHES)
+        delivered = sum(
+            n for (meas, st, _, _), n in found.items() if meas in names and st == station.id
+        )
+        expected = None
+    else:
+        if grant.data == CLASS:
+            key = (m.ASSESSMENT, station.id, "", agg)
+        else:
+            kind = m.HYDROLOGY if station.kind is StationKind.HYDROLOGY else m.WATER_QUALITY
+            key = (kind, station.id, grant.data, agg)
+        delivered = found.get(key, 0)
+        span = min(stop, now - grant.delay) - start
+        expected = expected_count(grant.granularity, station.interval_minutes, span)
+    return SharedItem(
+        owner=grant.owner.value,
+        party=grant.party.value,
+        station=grant.station,
+        data=grant.data,
+        granularity=grant.granularity.value,
+        delay_hours=grant.delay_hours,
+        expected=expected,
+        delivered=delivered,
+        basis=grant.basis.value,
+    )
