@@ -20,7 +20,7 @@ def _cell(value: Value, column: Column) -> str | float | int:
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, float):
-        return repr(round(value, 6))
+        return repr(value)
     return value
 
 

@@ -98,7 +98,7 @@ def export_command(
     progress(f"reading {month:%Y-%m} from InfluxDB: {who}")
     try:
         data = read_month(settings, month, party, bucket=bucket, registry=registry)
-    except (ValueError, OSError, SharingError) as exc:
+    except (ValueError, LookupError, OSError, SharingError) as exc:
         raise click.ClickException(f"reading {month:%Y-%m} failed: {exc}") from exc
     progress(f"assessing {len(data.stations)} stations with data")
     export, assessed = build(data, registry)

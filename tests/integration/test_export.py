@@ -183,14 +183,15 @@ def test_the_april_2021_export_from_the_published_data(
     # every section: the means, class and main pollutants computed from the CSV files
     expected = expected_sections()
     rows = {r["station"]: r for r in read_csv(basin / "basinwatch-2021-04-basin-sections.csv")}
-    assert len(expected) == 37
+    assert len(expected) >= 36  # of the 37 published sections, those with QC-good results
+    assert set(expected) == {station for station, row in rows.items() if row["valid"]}
     for station, want_section in expected.items():
         row = rows[station]
         assert row["name"] == registry.get(station).name
         assert row["jurisdiction"] == "JS"
         for name in ("ph", "do", "codmn", "nh3n", "tp", "tn", "chla"):
             if name in want_section["means"]:
-                assert float(row[name]) == pytest.approx(want_section["means"][name], rel=1e-5), (
+                assert float(row[name]) == pytest.approx(want_section["means"][name], rel=1e-9), (
                     station,
                     name,
                 )
