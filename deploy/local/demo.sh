@@ -89,7 +89,8 @@ Boards (Grafana cannot run here; see docs/boards.md):
 
 The joint meeting's export of April 2021 (docs/exports.md):
   export             $exports   (basinwatch-2021-04-basin.xlsx, .pdf, one CSV per table)
-  a party's export   .venv/bin/basin export --month 2021-04 --party ZJ --out var/exports/2021-04-zj
+  a party's export   .venv/bin/basin sharing apply, then
+                     .venv/bin/basin export --month 2021-04 --party ZJ --out var/exports/2021-04-zj
 EOF
 
 cat <<EOF

@@ -80,6 +80,9 @@ def export_command(
       basin export --month 2021-04
       basin export --month 2021-04 --party ZJ --format xlsx,csv --out var/exports/zj
     """
+    from influxdb_client.rest import ApiException
+    from urllib3.exceptions import HTTPError
+
     from exports.figures import figures
     from exports.files import write_export
     from exports.reading import read_month
@@ -98,7 +101,7 @@ def export_command(
     progress(f"reading {month:%Y-%m} from InfluxDB: {who}")
     try:
         data = read_month(settings, month, party, bucket=bucket, registry=registry)
-    except (ValueError, LookupError, OSError, SharingError) as exc:
+    except (ValueError, LookupError, OSError, SharingError, HTTPError, ApiException) as exc:
         raise click.ClickException(f"reading {month:%Y-%m} failed: {exc}") from exc
     progress(f"assessing {len(data.stations)} stations with data")
     export, assessed = build(data, registry)
