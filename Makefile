@@ -60,6 +60,7 @@ bench: setup
 	$(BIN)/python -m bench.check_throughput --count 10000
 	$(BIN)/python -m bench.store_throughput --count 3000
 	$(BIN)/python -m bench.alert_latency --stations 60 --cycles 3
+	$(BIN)/python -m bench.export_month
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

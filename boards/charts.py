@@ -379,3 +379,31 @@ def _cell(value: object) -> str:
         return number_text(value)
     text = str(value)
     return text if len(text) <= 40 else text[:39] + "…"
+
+
+def stacked_bar_chart(
+    frame: Frame,
+    categories: Sequence[str],
+    stacks: Sequence[tuple[str, str, Sequence[float]]],
+    unit: str = "",
+) -> Figure:
+    """One horizontal bar per category, made of stacked parts ``(label, colour, values)`` (e.g.
+    the class shares of each jurisdiction), each part's value written inside when it fits."""
+    figure = _figure(frame)
+    axes = figure.add_subplot()
+    if not categories or not stacks:
+        _no_data(axes)
+        return figure
+    left = [0.0] * len(categories)
+    for label, colour, values in stacks:
+        bars = axes.barh(list(categories), list(values), left=left, color=colour, label=label)
+        texts = [number_text(v) + ("%" if unit == "%" else "") if v >= 6 else "" for v in values]
+        axes.bar_label(bars, labels=texts, label_type="center", fontsize=9)
+        left = [a + b for a, b in zip(left, values, strict=True)]
+    axes.invert_yaxis()
+    axes.set_xlabel(unit)
+    axes.grid(axis="x", alpha=0.3)
+    axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
+    for side in ("top", "right"):
+        axes.spines[side].set_visible(False)
+    return figure

@@ -124,6 +124,10 @@ step "board snapshots (each panel as a PNG, April 2021): 流域总览 basin and 
 step "the Grafana dashboards and provisioning files (basin boards build)"
 "$basin" boards build --out "$built"
 
+exports="$repo/var/exports/2021-04"
+step "the joint meeting's export of April 2021 (basin export --month 2021-04): XLSX, CSV, PDF"
+"$basin" export --month 2021-04 --out "$exports"
+
 cat <<EOF
 
 Boards (Grafana cannot run here; see docs/boards.md):
@@ -132,6 +136,11 @@ Boards (Grafana cannot run here; see docs/boards.md):
   push to a Grafana  BASIN_GRAFANA_TOKEN=<service account token, Admin role> \\
                      BASIN_VIEW_TOKEN_JS=... (one per party view) \\
                      .venv/bin/basin boards push --grafana-url http://<grafana>:3000
+
+The joint meeting's export of April 2021 (docs/exports.md):
+  export             $exports   (basinwatch-2021-04-basin.xlsx, .pdf, one CSV per table)
+  a party's export   .venv/bin/basin sharing apply, then
+                     .venv/bin/basin export --month 2021-04 --party ZJ --out var/exports/2021-04-zj
 EOF
 
 cat <<EOF

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # A CJK font from Debian's own package, for the Chinese labels of the board snapshots
-# (`basin boards snapshot`, boards/charts.py) and the monthly exports.
+# (`basin boards snapshot`, boards/charts.py) and the monthly exports (exports/pdf.py), and
+# poppler-utils (pdftotext, pdftoppm) with which the export tests read and render the PDF.
 #
-#   deploy/local/fonts.sh install   apt-get install fonts-noto-cjk if it is missing (once per machine)
+#   deploy/local/fonts.sh install   apt-get install fonts-noto-cjk and poppler-utils if missing
+#                                   (once per machine)
 #   deploy/local/fonts.sh path      print the path of the font file the charts use (exit 1 if missing)
 #
 # Every step is idempotent. Installing needs root (or sudo) and the Debian apt mirror; the apt
@@ -19,7 +21,11 @@ log_file="$state_dir/install.log"
 PACKAGE="fonts-noto-cjk"
 FONT_FILE="/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
 
-installed() { dpkg-query -W -f='${Status}' "$PACKAGE" 2>/dev/null | grep -q 'install ok installed' && [ -f "$FONT_FILE" ]; }
+TOOLS_PACKAGE="poppler-utils"
+
+package_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+installed() { package_installed "$PACKAGE" && [ -f "$FONT_FILE" ]; }
+tools_installed() { package_installed "$TOOLS_PACKAGE" && command -v pdftotext >/dev/null && command -v pdftoppm >/dev/null; }
 
 # Run apt-get as root: directly, or through sudo.
 as_root() {
@@ -37,8 +43,8 @@ apt_logged() {
 }
 
 install() {
-    if installed; then
-        say "installed: $PACKAGE at $FONT_FILE"
+    if installed && tools_installed; then
+        say "installed: $PACKAGE at $FONT_FILE, $TOOLS_PACKAGE (pdftotext, pdftoppm)"
         return 0
     fi
     command -v apt-get >/dev/null || die "apt-get not found: install Debian's $PACKAGE package by hand"
@@ -51,15 +57,16 @@ install() {
         say "apt-get update (no package list knows $PACKAGE yet)"
         apt_logged update || { tail -n 30 "$log_file" >&2 || true; die "apt-get update failed"; }
     fi
-    if ! apt_logged install -y --no-install-recommends "$PACKAGE"; then
+    if ! apt_logged install -y --no-install-recommends "$PACKAGE" "$TOOLS_PACKAGE"; then
         # Stale package lists (404 on a superseded .deb): update once and try again.
         say "apt-get install failed; apt-get update and one more try"
         apt_logged update || { tail -n 30 "$log_file" >&2 || true; die "apt-get update failed"; }
-        apt_logged install -y --no-install-recommends "$PACKAGE" \
-            || { tail -n 30 "$log_file" >&2 || true; die "apt-get install -y $PACKAGE failed"; }
+        apt_logged install -y --no-install-recommends "$PACKAGE" "$TOOLS_PACKAGE" \
+            || { tail -n 30 "$log_file" >&2 || true; die "apt-get install -y $PACKAGE $TOOLS_PACKAGE failed"; }
     fi
     installed || die "$PACKAGE is installed but $FONT_FILE is missing"
-    say "installed $PACKAGE at $FONT_FILE in $((SECONDS - started)) s"
+    tools_installed || die "$TOOLS_PACKAGE is installed but pdftotext or pdftoppm is missing"
+    say "installed $PACKAGE at $FONT_FILE and $TOOLS_PACKAGE in $((SECONDS - started)) s"
 }
 
 path() {

@@ -14,6 +14,7 @@ from streams.cli.boards_snapshot import snapshot_command
 from streams.cli.common import SettingsInfo
 from streams.cli.config import config
 from streams.cli.domain import classify, stations
+from streams.cli.export import export_command
 from streams.cli.history import import_
 from streams.cli.kafka import store, topics, worker
 from streams.cli.query import query
@@ -48,5 +49,6 @@ main.add_command(watch)
 main.add_command(simulate)
 main.add_command(alerts)
 main.add_command(boards)
+main.add_command(export_command)
 boards.add_command(push_command)
 boards.add_command(snapshot_command)

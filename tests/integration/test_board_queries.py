@@ -6,21 +6,17 @@ checked against the same numbers computed from the documents in Python."""
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pytest
-from influxdb_client import InfluxDBClient, WritePrecision
-from influxdb_client.client.write_api import SYNCHRONOUS
+from influxdb_client import InfluxDBClient
 
-from alerts.records import alerts_document
 from boards.bundle import Bundle, bundle
 from boards.grafana_vars import interpolate
 from stations.formats.assessed import AssessedReport
@@ -32,11 +28,15 @@ from streams.agents.store import Storer
 from streams.deadletter import Source, dead_letter
 from streams.settings import Settings
 from streams.store.influx import InfluxSender
-from streams.store.points import alert_points, line_protocol, record_points
 from streams.store.writer import BatchWriter
-from streams.testing.pipeline import expected_outcome, published_reports
+from streams.testing.influx import (
+    alert_documents,
+    published_assessed,
+    published_outcome,
+    store_lines,
+    write_lines,
+)
 
-ALERT_DOCS = Path(__file__).parents[1] / "data" / "messages" / "alerts"
 APRIL = (datetime(2021, 4, 1, tzinfo=BEIJING), datetime(2021, 5, 1, tzinfo=BEIJING))
 ALERT_DAYS = (datetime(2026, 11, 29, tzinfo=UTC), datetime(2026, 12, 2, tzinfo=UTC))
 XISHAN = "JS-TH-028"
@@ -58,13 +58,7 @@ def shipped() -> Bundle:
 
 @cache
 def docs() -> list[AssessedReport]:
-    out = expected_outcome(published_reports())["docs"]
-    return [d for d in out if isinstance(d, AssessedReport)]
-
-
-def alert_documents() -> list[dict[str, Any]]:
-    names = sorted(ALERT_DOCS.glob("changes-*.json")) + sorted(ALERT_DOCS.glob("delivery-*.json"))
-    return [json.loads(path.read_bytes()) for path in names]
+    return published_assessed()
 
 
 class Store:
@@ -131,16 +125,7 @@ def store(influx_server: dict[str, str]) -> Iterator[Store]:
     name = f"t-boards-{uuid.uuid4().hex[:8]}"
     with InfluxDBClient(timeout=60_000, **influx_server) as client:
         bucket = client.buckets_api().create_bucket(bucket_name=name, org=influx_server["org"])
-        everything = expected_outcome(published_reports())["docs"]
-        lines = [line for doc in everything for line in line_protocol(record_points(doc))]
-        lines += [
-            line
-            for doc in alert_documents()
-            for line in line_protocol(alert_points(alerts_document(doc)))
-        ]
-        client.write_api(write_options=SYNCHRONOUS).write(
-            bucket=name, record=lines, write_precision=WritePrecision.S
-        )
+        write_lines(client, name, store_lines(published_outcome(), alert_documents()))
         asyncio.run(store_letters(influx_server, name))
         yield Store(client, name, influx_server["org"])
         client.buckets_api().delete_bucket(bucket)

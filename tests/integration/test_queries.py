@@ -8,27 +8,19 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import pytest
-from influxdb_client import WritePrecision
-from influxdb_client.client.write_api import SYNCHRONOUS
 
 from stations.formats import hj212
 from stations.formats.assessed import AssessedReport
-from streams.store.points import assessed_points, line_protocol
 from streams.store.queries import Queries, month_range
-from streams.testing.pipeline import expected_outcome, published_reports
+from streams.testing.influx import published_assessed, store_lines, write_lines
 from tests.integration.conftest import Influx
 
 
 @pytest.fixture
 def loaded(influx: Influx) -> Iterator[tuple[Queries, list[AssessedReport]]]:
-    docs = [
-        d for d in expected_outcome(published_reports())["docs"] if isinstance(d, AssessedReport)
-    ]
-    lines = [line for doc in docs for line in line_protocol(assessed_points(doc))]
+    docs = published_assessed()
     with influx.client() as client:
-        client.write_api(write_options=SYNCHRONOUS).write(
-            bucket=influx.bucket, record=lines, write_precision=WritePrecision.S
-        )
+        write_lines(client, influx.bucket, store_lines(docs))
     client = influx.client()
     yield Queries(client.query_api(), influx.bucket, influx.org), docs
     client.close()
