@@ -23,6 +23,7 @@ from typing import Any
 
 from influxdb_client import InfluxDBClient
 
+from exports import influxql as iql
 from exports import month_flux as mf
 from stations.formats.hj212 import BEIJING
 from stations.jurisdictions import Jurisdiction
@@ -42,6 +43,7 @@ __all__ = [
     "SharedItem",
     "StationMonth",
     "expected_count",
+    "lake_means",
     "month_bounds",
     "read_month",
     "summarise_alerts",
@@ -59,9 +61,12 @@ class StationMonth:
     """One water-quality station's month.
 
     ``means`` and ``counts``: per parameter, the arithmetic mean and the number of its QC-good
-    values in the month (parameters without one are absent). ``valid``: the number of reports
-    (observation times) with at least one QC-good value, the numerator of the data completeness
-    (valid / expected results, the expected ones from the station's interval).
+    values in the month (parameters without one are absent). ``valid``: the numerator of the data
+    completeness (valid / expected results, the expected ones from the station's interval): the
+    QC-good results of its best-covered parameter, ``max(counts.values())``. That is the number
+    of reports with a QC-good value when one parameter is good whenever any is (the usual case),
+    and never more than it; counting distinct report times instead costs a pass over every
+    point (see :mod:`exports.influxql`).
     ``aggregated``: the ``agg`` tags of the points read (``1h``, ``1d``) when the party's view
     holds the station's values only as hourly or daily means (then the means are means of those
     means and the counts count windows); empty for real-time points.
@@ -228,15 +233,15 @@ def _read(
     bucket = view_bucket(main, party) if party else main
     start, stop = month_bounds(month)
     periods = {shift: month_bounds(month, shift) for shift in (0, -1, -12)}
+    timeout = timedelta(minutes=10)
     months = {
-        shift: _stations(reader.rows(mf.station_month(bucket, *span)))
+        shift: _stations(iql.rows(client, bucket, iql.good_means(*span), timeout))
         for shift, span in periods.items()
     }
     series: dict[str, list[tuple[datetime, float]]] = {key: [] for key in LAKE_SERIES}
     for shift, suffix in ((0, ""), (-12, "_last_year")):
-        for row in reader.rows(mf.lake_daily(bucket, *periods[shift], LAKE_PARAMETERS)):
-            day = row["_time"].astimezone(BEIJING)
-            series[f"{row['parameter']}{suffix}"].append((day, float(row["value"])))
+        query = iql.lake_days(*periods[shift], LAKE_PARAMETERS)
+        series.update(lake_means(iql.rows(client, bucket, query, timeout), suffix))
     (breaches,) = [int(r["_value"]) for r in reader.rows(mf.breach_count(bucket, start, stop))] or [
         0
     ]
@@ -262,35 +267,45 @@ def _sharing_of(registry: Registry, year: int) -> SharingList:
 
 
 def _stations(rows: list[dict[str, Any]]) -> dict[str, StationMonth]:
-    """StationMonth per station from the rows of :func:`exports.month_flux.station_month`."""
+    """StationMonth per station from the rows of :func:`exports.influxql.good_means`."""
     means: dict[str, dict[str, float]] = {}
     counts: dict[str, dict[str, int]] = {}
     aggs: dict[str, set[str]] = {}
-    valid: dict[str, int] = {}
     for row in rows:
-        station = row["station"]
-        if row["result"] == mf.VALID:
-            valid[station] = int(row["_value"])
+        station, parameter = row["station"], row["parameter"]
+        if not row["count"]:
             continue
-        agg = row.get("agg") or ""
-        parameter = row["parameter"]
+        means.setdefault(station, {})[parameter] = float(row["mean"])
+        counts.setdefault(station, {})[parameter] = int(row["count"])
         have = aggs.setdefault(station, set())
-        if agg:
-            have.add(agg)
-        if row["result"] == mf.MEAN:
-            means.setdefault(station, {})[parameter] = float(row["value"])
-        else:
-            counts.setdefault(station, {})[parameter] = int(row["value"])
+        if row.get("agg"):
+            have.add(row["agg"])
     return {
         station: StationMonth(
             station=station,
-            means=dict(sorted(means.get(station, {}).items())),
-            counts=dict(sorted(counts.get(station, {}).items())),
-            valid=valid.get(station, 0),
-            aggregated=tuple(sorted(aggs.get(station, ()))),
+            means=dict(sorted(means[station].items())),
+            counts=dict(sorted(counts[station].items())),
+            valid=max(counts[station].values()),
+            aggregated=tuple(sorted(aggs[station])),
         )
-        for station in sorted(set(means) | set(valid))
+        for station in sorted(means)
     }
+
+
+def lake_means(
+    rows: list[dict[str, Any]], suffix: str = ""
+) -> dict[str, list[tuple[datetime, float]]]:
+    """The lake's daily means from :func:`exports.influxql.lake_days` rows (per station and day):
+    per parameter and day, the mean of the stations' daily means, oldest first."""
+    days: dict[tuple[str, int], list[float]] = {}
+    for row in rows:
+        if row.get("mean") is not None:
+            days.setdefault((row["parameter"], int(row["time"])), []).append(float(row["mean"]))
+    out: dict[str, list[tuple[datetime, float]]] = {}
+    for (parameter, at), values in sorted(days.items()):
+        day = datetime.fromtimestamp(at, BEIJING)
+        out.setdefault(f"{parameter}{suffix}", []).append((day, sum(values) / len(values)))
+    return out
 
 
 def summarise_alerts(rows: list[dict[str, Any]], stop: datetime) -> AlertSummary:
