@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from influxdb_client import InfluxDBClient
@@ -181,14 +182,20 @@ def read_month(
     for a party the read token that ``basin sharing apply`` wrote) or an open influxdb-client
     ``InfluxDBClient`` (its token and org are used as they are). ``bucket`` is the main bucket
     (default: the settings'); a party's view is ``view_bucket(bucket, party)``. ``registry`` and
-    ``sharing`` default to the shipped ones (the list of the month's year, else the newest);
+    ``sharing`` default to the settings' files, else the shipped ones (the sharing list of the
+    month's year, else the newest);
     ``now`` (default: the clock) bounds the results a delayed sharing item can have delivered.
     """
     who = Jurisdiction(party) if party else None
     if isinstance(source, Settings):
         main = bucket or source.influx_bucket
         token = view_token(source, main, who) if who else source.influx_token_value()
-        with InfluxDBClient(url=source.influx_url, token=token, org=source.influx_org) as client:
+        if sharing is None:
+            registry = registry or load_registry(source.registry_path)
+            sharing = _sharing_of(registry, month.year, source.sharing_path)
+        with InfluxDBClient(
+            url=source.influx_url, token=token, org=source.influx_org, timeout=600_000
+        ) as client:
             return _read(client, source.influx_org, main, month, who, registry, sharing, now)
     if bucket is None:
         raise ValueError("read_month with a client needs the main bucket's name")
@@ -261,8 +268,9 @@ def _read(
     )
 
 
-def _sharing_of(registry: Registry, year: int) -> SharingList:
-    lists = load_sharing_years(registry=registry)
+def _sharing_of(registry: Registry, year: int, path: Path | None = None) -> SharingList:
+    """The list of ``year`` in the sharing file (default: shipped), else its newest."""
+    lists = load_sharing_years(path, registry=registry)
     return lists.get(year) or lists[max(lists)]
 
 
