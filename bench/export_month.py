@@ -7,16 +7,16 @@ Needs the local InfluxDB (`make up`).
 1. Writes a month (April 2021, Beijing time) of ``--stations`` water-quality stations reporting
    every ``--interval`` minutes (91 × 30 days × 288 = 786 240 reports) DIRECTLY into a fresh bench
    bucket, as the store writes them (docs/schema.md): per report a ``water_quality`` point per
-   parameter (``value``, ``qc``, ``class``), an ``assessment`` point, and a ``qc`` point per
-   flagged value. The series keys are made by influxdb-client's ``Point`` with the store's tags
-   (streams.store.points); the lines are then formatted directly, which is much faster than one
-   ``Point`` per value. About 3 % of the values are suspect (qc 3) and 1 % missing (qc 9, no
+   parameter (``value``, ``qc``, ``class`` when classed), an ``assessment`` point, and a ``qc``
+   point per flagged value. The series keys are made by influxdb-client's ``Point`` with the
+   store's tags (streams.store.points); the lines are then formatted directly, much faster than
+   one ``Point`` per value. About 3 % of the values are suspect (qc 3) and 1 % missing (qc 9, no
    value). The stations are the registry's water-quality stations, repeated under new ids when
    more are asked for. Timed and reported: the write. ``--bucket NAME`` reads an existing bucket
    instead (written by an earlier run with ``--keep``).
 2. (a) the export's read: ``exports.reading.read_month`` (the month, previous month and same month
    last year, lake days, breaches, alerts, sharing items), aggregated in InfluxDB; and (a1) its
-   month query alone (means, counts and valid reports per station);
+   month query alone (QC-good means and counts per station and parameter);
 3. (b) the same aggregation as (a1) by pulling every ``value`` and ``qc`` point of the month
    with influxdb-client (``query_raw``, CSV, one station at a time) into numpy.
 
@@ -34,7 +34,7 @@ import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
@@ -42,9 +42,10 @@ from influxdb_client import Dialect, InfluxDBClient, Point, WritePrecision
 from influxdb_client.client.write_api import SYNCHRONOUS
 
 from boards.schema import STATION_TAGS
-from exports import month_flux as mf
+from exports import influxql as iql
 from exports.reading import month_bounds, read_month
 from stations.registry import load_registry
+from stations.standard.gb3838 import is_classed
 from stations.station import Station, StationKind
 from streams.settings import Settings
 from streams.store.derive import flux_string, flux_time
@@ -111,6 +112,7 @@ def station_lines(station: Station, sizes: Sizes, seed: int) -> Iterator[str]:
         flagged = series_key(QC, station, parameter)
         values = TYPICAL.get(parameter, 1.0) * rng.lognormal(0.0, 0.3, sizes.times)
         draw = rng.random(sizes.times)
+        good = "class=3i,qc=1i" if is_classed(parameter, station.water_body) else "qc=1i"
         for t, v, d in zip(times.tolist(), values.tolist(), draw.tolist(), strict=True):
             if d < 0.01:
                 yield f"{key} qc=9i {t}"
@@ -119,7 +121,7 @@ def station_lines(station: Station, sizes: Sizes, seed: int) -> Iterator[str]:
                 yield f"{key} qc=3i,value={v} {t}"
                 yield f'{flagged} flag=3i,reasons="spike" {t}'
             else:
-                yield f"{key} class=3i,qc=1i,value={v} {t}"
+                yield f"{key} {good},value={v} {t}"
     target = station.target_class or 3
     for t in times.tolist():
         fields = f'class=3i,late=false,limiting="tp",target_class={target}i,target_met=true'
@@ -197,7 +199,7 @@ def pulled(client: InfluxDBClient, org: str, bucket: str, station: str) -> dict[
         chosen = numbers[is_value & (index == n)]
         if chosen.size:
             means[str(name)], counts[str(name)] = float(chosen.mean()), int(chosen.size)
-    valid = int(np.unique(good_keys & ((1 << 40) - 1)).size)
+    valid = max(counts.values(), default=0)  # as exports.reading defines it
     return {"means": means, "counts": counts, "valid": valid}
 
 
@@ -244,8 +246,8 @@ def run(client: InfluxDBClient, org: str, bucket: str, chosen: list[Station]) ->
     seconds_a = time.perf_counter() - started
 
     started = time.perf_counter()
-    tables = client.query_api().query(mf.station_month(bucket, *month_bounds(MONTH)), org=org)
-    rows = [record.values for table in tables for record in table.records]
+    query = iql.good_means(*month_bounds(MONTH))
+    rows = iql.rows(client, bucket, query, timedelta(minutes=10))
     seconds_a1 = time.perf_counter() - started
 
     started = time.perf_counter()

@@ -19,10 +19,12 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from influxdb_client import InfluxDBClient
 
+from exports import influxql as iql
 from exports import month_flux as mf
 from stations.formats.hj212 import BEIJING
 from stations.jurisdictions import Jurisdiction
@@ -42,6 +44,7 @@ __all__ = [
     "SharedItem",
     "StationMonth",
     "expected_count",
+    "lake_means",
     "month_bounds",
     "read_month",
     "summarise_alerts",
@@ -59,9 +62,12 @@ class StationMonth:
     """One water-quality station's month.
 
     ``means`` and ``counts``: per parameter, the arithmetic mean and the number of its QC-good
-    values in the month (parameters without one are absent). ``valid``: the number of reports
-    (observation times) with at least one QC-good value, the numerator of the data completeness
-    (valid / expected results, the expected ones from the station's interval).
+    values in the month (parameters without one are absent). ``valid``: the numerator of the data
+    completeness (valid / expected results, the expected ones from the station's interval): the
+    QC-good results of its best-covered parameter, ``max(counts.values())``. That is the number
+    of reports with a QC-good value when one parameter is good whenever any is (the usual case),
+    and never more than it; counting distinct report times instead costs a pass over every
+    point (see :mod:`exports.influxql`).
     ``aggregated``: the ``agg`` tags of the points read (``1h``, ``1d``) when the party's view
     holds the station's values only as hourly or daily means (then the means are means of those
     means and the counts count windows); empty for real-time points.
@@ -176,14 +182,20 @@ def read_month(
     for a party the read token that ``basin sharing apply`` wrote) or an open influxdb-client
     ``InfluxDBClient`` (its token and org are used as they are). ``bucket`` is the main bucket
     (default: the settings'); a party's view is ``view_bucket(bucket, party)``. ``registry`` and
-    ``sharing`` default to the shipped ones (the list of the month's year, else the newest);
+    ``sharing`` default to the settings' files, else the shipped ones (the sharing list of the
+    month's year, else the newest);
     ``now`` (default: the clock) bounds the results a delayed sharing item can have delivered.
     """
     who = Jurisdiction(party) if party else None
     if isinstance(source, Settings):
         main = bucket or source.influx_bucket
         token = view_token(source, main, who) if who else source.influx_token_value()
-        with InfluxDBClient(url=source.influx_url, token=token, org=source.influx_org) as client:
+        if sharing is None:
+            registry = registry or load_registry(source.registry_path)
+            sharing = _sharing_of(registry, month.year, source.sharing_path)
+        with InfluxDBClient(
+            url=source.influx_url, token=token, org=source.influx_org, timeout=600_000
+        ) as client:
             return _read(client, source.influx_org, main, month, who, registry, sharing, now)
     if bucket is None:
         raise ValueError("read_month with a client needs the main bucket's name")
@@ -228,15 +240,15 @@ def _read(
     bucket = view_bucket(main, party) if party else main
     start, stop = month_bounds(month)
     periods = {shift: month_bounds(month, shift) for shift in (0, -1, -12)}
+    timeout = timedelta(minutes=10)
     months = {
-        shift: _stations(reader.rows(mf.station_month(bucket, *span)))
+        shift: _stations(iql.rows(client, bucket, iql.good_means(*span), timeout))
         for shift, span in periods.items()
     }
     series: dict[str, list[tuple[datetime, float]]] = {key: [] for key in LAKE_SERIES}
     for shift, suffix in ((0, ""), (-12, "_last_year")):
-        for row in reader.rows(mf.lake_daily(bucket, *periods[shift], LAKE_PARAMETERS)):
-            day = row["_time"].astimezone(BEIJING)
-            series[f"{row['parameter']}{suffix}"].append((day, float(row["value"])))
+        query = iql.lake_days(*periods[shift], LAKE_PARAMETERS)
+        series.update(lake_means(iql.rows(client, bucket, query, timeout), suffix))
     (breaches,) = [int(r["_value"]) for r in reader.rows(mf.breach_count(bucket, start, stop))] or [
         0
     ]
@@ -256,41 +268,52 @@ def _read(
     )
 
 
-def _sharing_of(registry: Registry, year: int) -> SharingList:
-    lists = load_sharing_years(registry=registry)
+def _sharing_of(registry: Registry, year: int, path: Path | None = None) -> SharingList:
+    """The list of ``year`` in the sharing file (default: shipped), else its newest."""
+    lists = load_sharing_years(path, registry=registry)
     return lists.get(year) or lists[max(lists)]
 
 
 def _stations(rows: list[dict[str, Any]]) -> dict[str, StationMonth]:
-    """StationMonth per station from the rows of :func:`exports.month_flux.station_month`."""
+    """StationMonth per station from the rows of :func:`exports.influxql.good_means`."""
     means: dict[str, dict[str, float]] = {}
     counts: dict[str, dict[str, int]] = {}
     aggs: dict[str, set[str]] = {}
-    valid: dict[str, int] = {}
     for row in rows:
-        station = row["station"]
-        if row["result"] == mf.VALID:
-            valid[station] = int(row["_value"])
+        station, parameter = row["station"], row["parameter"]
+        if not row["count"]:
             continue
-        agg = row.get("agg") or ""
-        parameter = row["parameter"]
+        means.setdefault(station, {})[parameter] = float(row["mean"])
+        counts.setdefault(station, {})[parameter] = int(row["count"])
         have = aggs.setdefault(station, set())
-        if agg:
-            have.add(agg)
-        if row["result"] == mf.MEAN:
-            means.setdefault(station, {})[parameter] = float(row["value"])
-        else:
-            counts.setdefault(station, {})[parameter] = int(row["value"])
+        if row.get("agg"):
+            have.add(row["agg"])
     return {
         station: StationMonth(
             station=station,
-            means=dict(sorted(means.get(station, {}).items())),
-            counts=dict(sorted(counts.get(station, {}).items())),
-            valid=valid.get(station, 0),
-            aggregated=tuple(sorted(aggs.get(station, ()))),
+            means=dict(sorted(means[station].items())),
+            counts=dict(sorted(counts[station].items())),
+            valid=max(counts[station].values()),
+            aggregated=tuple(sorted(aggs[station])),
         )
-        for station in sorted(set(means) | set(valid))
+        for station in sorted(means)
     }
+
+
+def lake_means(
+    rows: list[dict[str, Any]], suffix: str = ""
+) -> dict[str, list[tuple[datetime, float]]]:
+    """The lake's daily means from :func:`exports.influxql.lake_days` rows (per station and day):
+    per parameter and day, the mean of the stations' daily means, oldest first."""
+    days: dict[tuple[str, int], list[float]] = {}
+    for row in rows:
+        if row.get("mean") is not None:
+            days.setdefault((row["parameter"], int(row["time"])), []).append(float(row["mean"]))
+    out: dict[str, list[tuple[datetime, float]]] = {}
+    for (parameter, at), values in sorted(days.items()):
+        day = datetime.fromtimestamp(at, BEIJING)
+        out.setdefault(f"{parameter}{suffix}", []).append((day, sum(values) / len(values)))
+    return out
 
 
 def summarise_alerts(rows: list[dict[str, Any]], stop: datetime) -> AlertSummary:

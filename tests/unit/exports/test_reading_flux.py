@@ -7,8 +7,9 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from boards.schema import SchemaError
+from exports import influxql as iql
 from exports import month_flux as mf
-from exports.reading import expected_count, month_bounds, summarise_alerts
+from exports.reading import expected_count, lake_means, month_bounds, summarise_alerts
 from stations.formats.hj212 import BEIJING
 from stations.sharing.grants import Granularity
 
@@ -28,33 +29,37 @@ def test_a_month_is_bounded_by_midnights_in_beijing() -> None:
     assert month_bounds(date(2021, 12, 5))[1] == datetime(2022, 1, 1, tzinfo=BEIJING)
 
 
-def test_station_month_averages_qc_good_values_in_influxdb() -> None:
-    text = mf.station_month("basinwatch-zj", START, STOP)
-    assert text.startswith('option v = {defaultBucket: "basinwatch-zj"}')
-    # the month in UTC: Beijing midnight is 16:00 the day before
-    assert text.count("range(start: 2021-03-31T16:00:00Z, stop: 2021-04-30T16:00:00Z)") == 2
-    good, valid = text.split("valid =")
-    assert 'r._measurement == "water_quality" and (r._field == "value" or r._field == "qc")' in good
-    pivot = good.index("pivot(")
-    assert good.index("r.qc == 1 and exists r.value") > pivot, "filtered on the flag per row"
-    assert 'group(columns: ["station", "parameter", "agg"])' in good
-    assert "r._value == 1" in valid and 'unique(column: "_time")' in valid
-    results = text.splitlines()[-3:]
-    assert results == [
-        'good |> mean(column: "value") |> yield(name: "mean")',
-        'good |> count(column: "value") |> yield(name: "count")',
-        'valid |> yield(name: "valid")',
+def test_the_qc_good_means_are_a_field_condition_in_influxql() -> None:
+    text = iql.good_means(START, STOP)
+    assert text == (
+        'SELECT mean("value"), count("value") FROM "water_quality" WHERE "qc" = 1 AND '
+        "time >= '2021-03-31T16:00:00Z' AND time < '2021-04-30T16:00:00Z' "
+        'GROUP BY "station", "parameter", "agg"'
+    ), "the month in UTC: Beijing midnight is 16:00 the day before"
+
+
+def test_lake_days_are_beijing_days_of_each_lake_station() -> None:
+    text = iql.lake_days(START, STOP, ["tp", "tn"])
+    assert """"water_body" = 'lake' AND ("parameter" = 'tn' OR "parameter" = 'tp')""" in text
+    assert text.endswith('GROUP BY time(1d, 16h), "station", "parameter" fill(none)')
+    assert iql.string("it's") == "'it\\'s'"
+
+
+def test_the_lake_mean_of_a_day_is_the_mean_of_the_stations_daily_means() -> None:
+    day = int(datetime(2021, 4, 2, tzinfo=BEIJING).timestamp())
+    rows = [
+        {"time": day, "station": "A", "parameter": "tp", "mean": 0.1},
+        {"time": day, "station": "B", "parameter": "tp", "mean": 0.3},
+        {"time": day - 86400, "station": "A", "parameter": "tp", "mean": 0.4},
+        {"time": day, "station": "A", "parameter": "tn", "mean": 1.5},
     ]
-
-
-def test_lake_daily_means_are_per_station_days_in_beijing_then_over_the_lake() -> None:
-    text = mf.lake_daily("basinwatch", START, STOP, ["tp", "tn"])
-    lines = [line.strip() for line in text.splitlines()]
-    assert '|> filter(fn: (r) => r.water_body == "lake")' in lines
-    assert '|> filter(fn: (r) => contains(value: r.parameter, set: ["tn", "tp"]))' in lines
-    window = next(line for line in lines if "aggregateWindow" in line)
-    assert "every: 1d, offset: 16h, fn: mean" in window, "days start at 00:00 +08:00"
-    assert lines.index(window) < lines.index('|> group(columns: ["parameter", "_time"])')
+    assert lake_means(rows, "_last_year") == {
+        "tn_last_year": [(datetime(2021, 4, 2, tzinfo=BEIJING), 1.5)],
+        "tp_last_year": [
+            (datetime(2021, 4, 1, tzinfo=BEIJING), 0.4),
+            (datetime(2021, 4, 2, tzinfo=BEIJING), pytest.approx(0.2)),
+        ],
+    }
 
 
 def test_events_and_deliveries_queries() -> None:
