@@ -127,6 +127,8 @@ step "the Grafana dashboards and provisioning files (basin boards build)"
 exports="$repo/var/exports/2021-04"
 step "the joint meeting's export of April 2021 (basin export --month 2021-04): XLSX, CSV, PDF"
 "$basin" export --month 2021-04 --out "$exports"
+step "the same month as Zhejiang sees it, read through ZJ's view with ZJ's token (--party ZJ)"
+"$basin" export --month 2021-04 --party ZJ --out "$exports-zj"
 
 cat <<EOF
 
@@ -139,8 +141,7 @@ Boards (Grafana cannot run here; see docs/boards.md):
 
 The joint meeting's export of April 2021 (docs/exports.md):
   export             $exports   (basinwatch-2021-04-basin.xlsx, .pdf, one CSV per table)
-  a party's export   .venv/bin/basin sharing apply, then
-                     .venv/bin/basin export --month 2021-04 --party ZJ --out var/exports/2021-04-zj
+  ZJ's export        $exports-zj   (only what the sharing list gives ZJ)
 EOF
 
 cat <<EOF
