@@ -34,6 +34,7 @@ from stations.standard.period import (
 )
 from stations.standard.trophic import Trophic, lake_trophic, trophic_index
 from stations.station import Station, StationKind
+from streams.store.views import AGG
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 #: The basin row of the jurisdictions table and the basin in the summary.
@@ -79,6 +80,10 @@ class Assessed:
     lake_sections: dict[str, Trophic]
 
 
+#: The ``agg`` tag of a party view's means -> the window they average (docs/schema.md).
+AGG_WINDOWS = {tag: granularity.window for granularity, tag in AGG.items()}
+
+
 def _assess_all(
     stations: Sequence[Station], months: dict[str, StationMonth], month: date
 ) -> dict[str, SectionPeriod]:
@@ -88,7 +93,9 @@ def _assess_all(
         read = months.get(station.id)
         if read is None:
             continue
-        expected = expected_results(station, start, stop)
+        # a party that gets the station as hourly or daily means owes one result per window
+        windows = [w for agg in read.aggregated if (w := AGG_WINDOWS.get(agg)) is not None]
+        expected = expected_results(station, start, stop, max(windows, default=None))
         result[station.id] = assess_section(station, read.means, read.valid, expected)
     return result
 

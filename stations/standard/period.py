@@ -195,14 +195,20 @@ def assess_section(
     )
 
 
-def expected_results(station: Station, start: datetime, stop: datetime) -> int:
+def expected_results(
+    station: Station, start: datetime, stop: datetime, window: timedelta | None = None
+) -> int:
     """How many results the station owes in [start, stop): one per interval (HJ 915: 6 a day at
-    4 hours). Whole intervals only."""
+    4 hours). Whole intervals only. ``window``: the results are means over windows (a party that
+    receives a station's hourly or daily means), so one per window when that is coarser."""
     if stop < start:
         raise ClassificationError(f"period ends ({stop}) before it starts ({start})")
     if station.interval_minutes <= 0:
         raise ClassificationError(f"{station.id}: interval {station.interval_minutes} min")
-    return (stop - start) // timedelta(minutes=station.interval_minutes)
+    step = timedelta(minutes=station.interval_minutes)
+    if window is not None:
+        step = max(step, window)
+    return (stop - start) // step
 
 
 # --- groups: a jurisdiction, the basin ----------------------------------------------------

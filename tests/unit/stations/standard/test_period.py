@@ -188,6 +188,14 @@ def test_expected_results_from_the_interval(station_factory: StationFactory) -> 
         expected_results(station, start, start - timedelta(hours=4))
 
 
+def test_a_party_receiving_means_is_owed_one_result_per_window(
+    station_factory: StationFactory,
+) -> None:
+    station = station_factory()  # every 4 hours
+    assert expected_results(station, *APRIL, window=timedelta(days=1)) == 30  # daily means
+    assert expected_results(station, *APRIL, window=timedelta(hours=1)) == 30 * 6  # finer: 4 h
+
+
 # --- groups ---------------------------------------------------------------------------------
 
 
