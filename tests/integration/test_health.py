@@ -68,7 +68,7 @@ def test_the_store_answers_200_with_its_partitions_and_their_lag(
     every = list(range(topics.partitions))
     assert ready["ready"] is True and ready["app"] == f"{topics.prefix}-store"
     assert ready["partitions"] == {
-        topics.name(s): every for s in ("assessed", "breaches", "alerts")
+        topics.name(s): every for s in ("assessed", "breaches", "alerts", "rejected")
     }
     assert len(consume(kafka, topics.name("rejected"), want=2, timeout_ms=60000)) == 2
     settled = health_until(store.health_url, caught_up(assessed))
