@@ -438,8 +438,11 @@ def summary(assessed: Assessed) -> str:
     month = assessed.data.month
     head = f"{month.year}年{month.month}月，"
     where = BASIN if assessed.data.party is None else f"{BASIN}（{assessed.data.party} 可见数据）"
-    if BASIN not in assessed.groups:
-        return head + f"{where}无可评价的断面。"
+    lake = assessed.lake
+    trophic = f"太湖综合营养状态指数为{lake.tli:.1f}，处于{lake.grade}状态。" if lake else ""
+    if BASIN not in assessed.groups or not assessed.groups[BASIN][0].sections:
+        # no section has the means of all five assessed items (a party may receive too few)
+        return head + f"{where}无可评价的断面（五项评价指标的月均值不全）。" + trophic
     now, before, year = assessed.groups[BASIN]
     text = (
         f"{head}{where}{now.sections}个断面中，Ⅰ～Ⅲ类占{now.share_1_3:.1f}%，"
@@ -460,9 +463,7 @@ def summary(assessed: Assessed) -> str:
             f"{label}，Ⅰ～Ⅲ类比例{_pp(change.d_1_3)}，劣Ⅴ类比例{_pp(change.d_worse_5)}，"
             f"水质{'有明显变化' if change.marked else '无明显变化'}。"
         )
-    if assessed.lake is not None:
-        text += f"太湖综合营养状态指数为{assessed.lake.tli:.1f}，处于{assessed.lake.grade}状态。"
-    return text
+    return text + trophic
 
 
 def _pp(delta: float) -> str:

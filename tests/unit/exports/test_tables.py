@@ -4,6 +4,7 @@ alerts and sharing, the summary; what a party's export leaves out."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -156,3 +157,14 @@ def test_a_party_export_shows_only_what_it_read_and_its_own_stations() -> None:
     assert "ZJ-TH-020" in stations
     assert not [s for s in stations if not str(s).startswith("ZJ-")]
     assert export.scope == "ZJ"
+
+
+def test_a_party_given_daily_means_without_ph_and_do_is_owed_per_day_and_gets_no_class() -> None:
+    """As ZJ receives JS's river sections under the shipped list: daily means of N and P only."""
+    shared = {k: v for k, v in XISHAN.items() if k not in ("ph", "do")}
+    read = StationMonth("JS-TH-028", shared, {k: 5 for k in shared}, 5, aggregated=("1d",))
+    export, _ = build(replace(data("ZJ"), stations={"JS-TH-028": read}, previous={}), REGISTRY)
+    xishan = row(export.table("sections"), "JS-TH-028")
+    assert (xishan["valid"], xishan["expected"], xishan["class"]) == (5, 30, None)
+    assert xishan["completeness"] == pytest.approx(100 * 5 / 30)
+    assert "无可评价的断面" in export.summary and "0个断面中" not in export.summary
