@@ -156,11 +156,14 @@ show_log() {
 # wait_ready NAME: wait until the server is ready (health URL, health command or open port);
 # exit 1 with its log when it exits first or is not ready within start_timeout seconds.
 wait_ready() {
-    local _timeout _deadline
+    local _timeout _deadline _pid=""
     _timeout="$(srv "$1" start_timeout 90)"
     _deadline=$((SECONDS + _timeout))
+    read -r _pid <"$(srv "$1" pid_file)" 2>/dev/null || true
     while :; do
-        if ! running_pid "$1" >/dev/null; then
+        # Alive is enough here: right after the fork, until the exec, the child's command line is
+        # still the script's, so running_pid's command-line check would call it gone.
+        if [ -z "$_pid" ] || ! alive "$_pid"; then
             note "$1" "exited during start-up"
             show_log "$1"
             exit 1
