@@ -419,3 +419,19 @@ def test_joined_frames_must_be_the_parts_of_one_packet() -> None:
         hj212.parse(two + one)
     with pytest.raises(Hj212Error, match="MN="):
         hj212.parse(one + parts(2, mn="OTHER")[1])
+
+
+def test_table_crc_equals_the_annex_a_bitwise_algorithm() -> None:
+    def bitwise(data: bytes) -> int:
+        reg = 0xFFFF
+        for byte in data:
+            reg = (reg >> 8) ^ byte
+            for _ in range(8):
+                carry = reg & 1
+                reg >>= 1
+                if carry:
+                    reg ^= 0xA001
+        return reg
+
+    samples = [b"", b"\x00", b"\xff" * 3, bytes(range(256)), *public_packets(), upload()]
+    assert [crc16(s) for s in samples] == [bitwise(s) for s in samples]
