@@ -140,8 +140,8 @@ def _merge(parts: list[Packet]) -> Packet:
     """One packet from the parts of a split packet, PNO 1..PNUM in order."""
     first = parts[0]
     for number, part in enumerate(parts, 1):
-        pnum, pno = part.header.get("PNUM"), part.header.get("PNO")
-        if pnum != str(len(parts)) or pno != str(number):
+        pnum, pno = part.header.get("PNUM", ""), part.header.get("PNO", "")
+        if not (pnum.isdigit() and pno.isdigit()) or (int(pnum), int(pno)) != (len(parts), number):
             raise Hj212Error(
                 f"frame {number} of {len(parts)} joined frames has PNUM={pnum} PNO={pno}"
             )

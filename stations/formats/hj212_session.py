@@ -35,7 +35,9 @@ __all__ = [
     "build",
     "data_answer",
     "data_request",
+    "flag_of",
     "heartbeat_answer",
+    "is_split",
     "kind_of",
     "notification_answer",
     "request_answer",
@@ -271,6 +273,7 @@ class Reassembler:
 
     def __init__(self) -> None:
         self._open: dict[tuple[str, str, str, str], _Parts] = {}
+        self.resent = 0  # parts received again before their report was complete
 
     @property
     def pending(self) -> int:
@@ -286,7 +289,9 @@ class Reassembler:
         stamp = packet.data_time.isoformat() if packet.data_time else ""
         key = (packet.mn, packet.cn, str(pnum), stamp)
         parts = self._open.setdefault(key, _Parts(now))
-        parts.frames[int(packet.header["PNO"])] = frame
+        pno = int(packet.header["PNO"])
+        self.resent += pno in parts.frames
+        parts.frames[pno] = frame
         if len(parts.frames) < pnum:
             return None
         del self._open[key]

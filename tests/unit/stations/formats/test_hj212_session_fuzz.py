@@ -16,13 +16,15 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stations.formats.hj212 import BEIJING, build
+from stations.formats.hj212 import BEIJING, build, parse, split_joined
 from stations.formats.hj212_session import (
     BadFrame,
     Frame,
     Framer,
     Outcome,
+    Reassembler,
     data_answer,
+    is_split,
     kind_of,
     request_answer,
     version_of,
@@ -41,6 +43,7 @@ def pool() -> list[bytes]:
     made = [
         build({**HEAD, "CN": "2011", "Flag": "5"}, WHEN, {"w21011": {"Rtd": "0.048", "Flag": "N"}}),
         build({**HEAD, "CN": "2061", "Flag": "7", "PNUM": "2", "PNO": "1"}, WHEN, {"w01009": {}}),
+        build({**HEAD, "CN": "2061", "Flag": "7", "PNUM": "02", "PNO": "02"}, WHEN, {"w01009": {}}),
         build({**HEAD, "CN": "9015", "Flag": "4"}, WHEN, {}),
         build({"ST": "32", "CN": "2011", "MN": "88888880000001", "Flag": "1"}, WHEN, {}),
     ]
@@ -110,11 +113,21 @@ def test_mutated_frames_never_crash_and_every_byte_is_accounted(seed: int, max_r
     frames = [o.raw for o in outs if isinstance(o, Frame)]
     remaining = iter(frames)
     assert all(any(raw == good for raw in remaining) for good in intact)  # in order
-    for out in outs:
+    reassembler = Reassembler()
+    split = joined = 0
+    for number, out in enumerate(outs):
         if isinstance(out, Frame):
+            split += is_split(out.packet)
+            report = reassembler.add(out, now=float(number))
+            if report is not None and report is not out:
+                joined += len(split_joined(report.raw))
+                assert "PNO" not in report.packet.header
+                assert parse(report.raw).mn == report.packet.mn == out.packet.mn
             kind_of(out.packet), version_of(out.packet), wants_answer(out.packet)
             assert data_answer(out.packet).startswith(b"##")
         else:
             assert out.reason in Outcome and out.raw and out.detail
             if out.packet is not None:
                 assert request_answer(out.packet, 9).startswith(b"##")
+    expired = sum(len(parts) for parts in reassembler.expire(now=1e9, timeout=60.0))
+    assert joined + expired + reassembler.resent == split  # every part in exactly one place
