@@ -435,3 +435,12 @@ def test_table_crc_equals_the_annex_a_bitwise_algorithm() -> None:
 
     samples = [b"", b"\x00", b"\xff" * 3, bytes(range(256)), *public_packets(), upload()]
     assert [crc16(s) for s in samples] == [bitwise(s) for s in samples]
+
+
+def test_tail_of_a_bad_frame_in_later_reads_is_skipped_not_reported_again() -> None:
+    framer = Framer()
+    outs = framer.feed(b"##2000xyz")  # too long: reported at once, no "##" after it yet
+    assert [(o.reason, o.raw) for o in outs] == [(Outcome.BAD_LENGTH, b"##2000xyz")]  # type: ignore[union-attr]
+    outs = framer.feed(b"more of it#") + framer.feed(upload()[1:])
+    assert [type(o) for o in outs] == [Frame] and framer.skipped == len(b"more of it")
+    assert framer.pending == 0

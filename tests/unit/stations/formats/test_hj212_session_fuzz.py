@@ -107,6 +107,7 @@ def test_mutated_frames_never_crash_and_every_byte_is_accounted(seed: int, max_r
         step = rnd.randint(1, max_read)
         outs += framer.feed(stream[pos : pos + step])
         pos += step
+        assert framer.pending <= 6 + framer.max_data + 6  # the buffer stays bounded
 
     assert sum(len(o.raw) for o in outs) + framer.skipped + framer.pending == len(stream)
     assert framer.pending == 0
