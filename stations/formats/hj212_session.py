@@ -26,10 +26,12 @@ from stations.formats.hj212 import BEIJING, Hj212Error, Packet, build, crc16, pa
 __all__ = [
     "BEIJING",
     "BadFrame",
+    "ExeRtn",
     "Frame",
     "Framer",
     "Kind",
     "Outcome",
+    "QnRtn",
     "Reassembler",
     "Version",
     "build",
@@ -65,6 +67,33 @@ class Version(IntEnum):
 
     V2005 = 2005
     V2017 = 2017
+
+
+class QnRtn(IntEnum):
+    """Request answer codes (9011 ``QnRtn``), from the standard's request-return table."""
+
+    READY = 1
+    REFUSED = 2
+    BAD_PASSWORD = 3
+    BAD_MN = 4
+    BAD_ST = 5
+    BAD_FLAG = 6
+    BAD_QN = 7
+    BAD_CN = 8
+    BAD_CRC = 9
+    UNKNOWN = 100
+
+
+class ExeRtn(IntEnum):
+    """Execution result codes (9012 ``ExeRtn``)."""
+
+    SUCCESS = 1
+    FAILED = 2
+    CONDITION = 3
+    TIMEOUT = 4
+    BUSY = 5
+    FAULT = 6
+    NO_DATA = 100
 
 
 class Kind(StrEnum):
@@ -336,7 +365,7 @@ def notification_answer(packet: Packet) -> bytes:
 
 def request_answer(packet: Packet, qn_rtn: int) -> bytes:
     """9011 with QnRtn: 1 ready, 2 refused, 3 wrong password, 4 MN, ... 9 CRC, 100 unknown."""
-    return _answer(packet, "9011", f"QnRtn={qn_rtn}")
+    return _answer(packet, "9011", f"QnRtn={int(qn_rtn)}")
 
 
 def heartbeat_answer(packet: Packet) -> bytes:

@@ -16,6 +16,7 @@ from stations.formats.hj212_session import (
     Framer,
     Kind,
     Outcome,
+    QnRtn,
     Reassembler,
     Version,
     data_answer,
@@ -122,6 +123,7 @@ def test_request_answer_9011_carries_qnrtn(qn_rtn: int, crc: str) -> None:
         f"##0094QN={QN};ST=91;CN=9011;PW=123456;MN={MN};Flag=4;CP=&&QnRtn={qn_rtn}&&{crc}\r\n"
     )
     assert request_answer(parse(upload()), qn_rtn) == expected.encode()
+    assert request_answer(parse(upload()), QnRtn(qn_rtn)) == expected.encode()
 
 
 def test_answers_to_packets_without_qn_or_flag_leave_them_out() -> None:
