@@ -35,45 +35,17 @@ binary() {
     return 1
 }
 
-installed() { dpkg-query -W -f='${Status}' "$PACKAGE" 2>/dev/null | grep -q 'install ok installed' && binary >/dev/null; }
-
-# Run apt-get as root: directly, or through sudo.
-as_root() {
-    if [ "$(id -u)" -eq 0 ]; then
-        "$@"
-    elif command -v sudo >/dev/null; then
-        sudo "$@"
-    else
-        die "installing $PACKAGE needs root; run as root or install sudo"
-    fi
-}
-
-apt_logged() {
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get "$@" >>"$log_file" 2>&1
-}
+installed() { package_installed "$PACKAGE" && binary >/dev/null; }
 
 install() {
     if installed; then
         say "installed: $(version) at $(binary)"
         return 0
     fi
-    command -v apt-get >/dev/null || die "apt-get not found: install Debian's chromium package by hand"
+    local started=$SECONDS
     mkdir -p "$state_dir"
     : >"$log_file"
-    local started=$SECONDS
-    say "installing the Debian package $PACKAGE (apt-get install -y --no-install-recommends); log in $log_file"
-    # A fresh container has no package lists: update first when the package is unknown to apt.
-    if ! apt-cache show "$PACKAGE" >/dev/null 2>&1; then
-        say "apt-get update (no package list knows $PACKAGE yet)"
-        apt_logged update || { tail -n 30 "$log_file" >&2 || true; die "apt-get update failed"; }
-    fi
-    if ! apt_logged install -y --no-install-recommends "$PACKAGE"; then
-        # Stale package lists (404 on a superseded .deb): update once and try again.
-        say "apt-get install failed; apt-get update and one more try"
-        apt_logged update || { tail -n 30 "$log_file" >&2 || true; die "apt-get update failed"; }
-        apt_logged install -y --no-install-recommends "$PACKAGE" \
-            || { tail -n 30 "$log_file" >&2 || true; die "apt-get install -y $PACKAGE failed"; }
-    fi
+    apt_install "$log_file" "$PACKAGE"
     installed || die "$PACKAGE is installed but no chromium binary was found"
     say "installed $(version) at $(binary) in $((SECONDS - started)) s"
 }

@@ -23,47 +23,18 @@ FONT_FILE="/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
 
 TOOLS_PACKAGE="poppler-utils"
 
-package_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 installed() { package_installed "$PACKAGE" && [ -f "$FONT_FILE" ]; }
 tools_installed() { package_installed "$TOOLS_PACKAGE" && command -v pdftotext >/dev/null && command -v pdftoppm >/dev/null; }
-
-# Run apt-get as root: directly, or through sudo.
-as_root() {
-    if [ "$(id -u)" -eq 0 ]; then
-        "$@"
-    elif command -v sudo >/dev/null; then
-        sudo "$@"
-    else
-        die "installing $PACKAGE needs root; run as root or install sudo"
-    fi
-}
-
-apt_logged() {
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get "$@" >>"$log_file" 2>&1
-}
 
 install() {
     if installed && tools_installed; then
         say "installed: $PACKAGE at $FONT_FILE, $TOOLS_PACKAGE (pdftotext, pdftoppm)"
         return 0
     fi
-    command -v apt-get >/dev/null || die "apt-get not found: install Debian's $PACKAGE package by hand"
+    local started=$SECONDS
     mkdir -p "$state_dir"
     : >"$log_file"
-    local started=$SECONDS
-    say "installing the Debian package $PACKAGE (apt-get install -y --no-install-recommends); log in $log_file"
-    # A fresh container has no package lists: update first when the package is unknown to apt.
-    if ! apt-cache show "$PACKAGE" >/dev/null 2>&1; then
-        say "apt-get update (no package list knows $PACKAGE yet)"
-        apt_logged update || { tail -n 30 "$log_file" >&2 || true; die "apt-get update failed"; }
-    fi
-    if ! apt_logged install -y --no-install-recommends "$PACKAGE" "$TOOLS_PACKAGE"; then
-        # Stale package lists (404 on a superseded .deb): update once and try again.
-        say "apt-get install failed; apt-get update and one more try"
-        apt_logged update || { tail -n 30 "$log_file" >&2 || true; die "apt-get update failed"; }
-        apt_logged install -y --no-install-recommends "$PACKAGE" "$TOOLS_PACKAGE" \
-            || { tail -n 30 "$log_file" >&2 || true; die "apt-get install -y $PACKAGE $TOOLS_PACKAGE failed"; }
-    fi
+    apt_install "$log_file" "$PACKAGE" "$TOOLS_PACKAGE"
     installed || die "$PACKAGE is installed but $FONT_FILE is missing"
     tools_installed || die "$TOOLS_PACKAGE is installed but pdftotext or pdftoppm is missing"
     say "installed $PACKAGE at $FONT_FILE and $TOOLS_PACKAGE in $((SECONDS - started)) s"

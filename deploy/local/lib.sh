@@ -258,3 +258,43 @@ server_status() {
     _detail="$(srv "$1" detail)"
     note "$1" "running (pid $_pid) on $(where "$1")${_detail:+, $_detail}"
 }
+
+# --- Debian packages (chromium.sh, fonts.sh) ---------------------------------------------------
+
+package_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+
+# as_root COMMAND...: run it as root, directly or through sudo.
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then
+        "$@"
+    elif command -v sudo >/dev/null; then
+        sudo "$@"
+    else
+        die "installing Debian packages needs root; run as root or install sudo"
+    fi
+}
+
+# apt_install LOG PACKAGE...: apt-get install -y --no-install-recommends, its output appended to
+# LOG. A fresh machine has no package lists: update first when apt knows the first package not;
+# stale lists (404 on a superseded .deb): update once and try again.
+apt_install() {
+    local _log="$1"
+    shift
+    command -v apt-get >/dev/null || die "apt-get not found: install Debian's $* by hand"
+    mkdir -p "$(dirname "$_log")"
+    _apt() { as_root env DEBIAN_FRONTEND=noninteractive apt-get "$@" >>"$_log" 2>&1; }
+    _apt_failed() {
+        tail -n 30 "$_log" >&2 || true
+        die "apt-get $1 failed (log: $_log)"
+    }
+    say "installing the Debian packages $* (apt-get install -y --no-install-recommends); log in $_log"
+    if ! apt-cache show "$1" >/dev/null 2>&1; then
+        say "apt-get update (no package list knows $1 yet)"
+        _apt update || _apt_failed update
+    fi
+    if ! _apt install -y --no-install-recommends "$@"; then
+        say "apt-get install failed; apt-get update and one more try"
+        _apt update || _apt_failed update
+        _apt install -y --no-install-recommends "$@" || _apt_failed "install -y $*"
+    fi
+}
