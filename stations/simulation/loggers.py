@@ -35,6 +35,7 @@ import numpy as np
 from stations.errors import SimulationError
 from stations.formats import hj212
 from stations.formats.hj212 import BEIJING, Hj212Error, Packet
+from stations.formats.hj212_session import request_answer
 from stations.formats.report import Reading, Report
 from stations.simulation.faults import can_send_hj212, hj212_items
 from stations.simulation.profile import load_profile
@@ -50,7 +51,7 @@ FLAG_SPLIT_ANSWER = "7"
 FLAG_NO_ANSWER = "4"
 #: History windows per request command: hourly, minute (10 min), daily.
 HISTORY_WINDOW = {"2061": timedelta(hours=1), "2051": timedelta(minutes=10), "2031": timedelta(1)}
-QN_RTN_READY, QN_RTN_PASSWORD, QN_RTN_MN, QN_RTN_UNKNOWN = 1, 3, 4, 100
+QN_RTN_READY, QN_RTN_REFUSED, QN_RTN_PASSWORD, QN_RTN_MN, QN_RTN_UNKNOWN = 1, 2, 3, 4, 100
 EXE_RTN_OK, EXE_RTN_NO_DATA = 1, 100
 RESEND_AFTER = 10.0  # seconds (HJ 212-2017 Table 1, mobile links)
 SOURCE = "hj212-logger"
@@ -165,6 +166,11 @@ class Logger:
         if not send:
             return []
         self.counts.reports += 1
+        frames = self._report(report, slot, now)
+        self.counts.sent += len(frames)
+        return frames
+
+    def _report(self, report: Report, slot: datetime, now: datetime) -> list[bytes]:
         items = hj212_items(report)
         if len(items) > self.part_items and self.rng.random() < self.faults.split:
             self.counts.split_reports += 1
@@ -201,6 +207,11 @@ class Logger:
 
     def receive(self, packet: Packet, now: datetime) -> list[bytes]:
         """The frames to write in reply to a packet from the platform."""
+        frames = self._receive(packet, now)
+        self.counts.sent += len(frames)
+        return frames
+
+    def _receive(self, packet: Packet, now: datetime) -> list[bytes]:
         cn = packet.cn
         if cn == "9014":
             qn = packet.header.get("QN", "")
@@ -213,9 +224,9 @@ class Logger:
             return []
         self.counts.requests[cn] += 1
         if packet.mn != self.mn:
-            return [self._reply(packet, "9011", f"QnRtn={QN_RTN_MN}")]
+            return [request_answer(packet, QN_RTN_MN)]
         if packet.password != self.password:
-            return [self._reply(packet, "9011", f"QnRtn={QN_RTN_PASSWORD}")]
+            return [request_answer(packet, QN_RTN_PASSWORD)]
         if cn == "1012":
             return self._set_time(packet, now)
         if cn == "1011":
@@ -223,14 +234,14 @@ class Logger:
             return self._executed(packet, [self._reply(packet, "1011", f"SystemTime={stamp}")])
         if cn in HISTORY_WINDOW:
             return self._history(packet, now)
-        return [self._reply(packet, "9011", f"QnRtn={QN_RTN_UNKNOWN}")]
+        return [request_answer(packet, QN_RTN_UNKNOWN)]
 
     def _set_time(self, packet: Packet, now: datetime) -> list[bytes]:
         try:
             target = hj212.parse_time(packet.extra.get("SystemTime", ""))
         except Hj212Error:
-            return [self._reply(packet, "9011", "QnRtn=2")]
-        ready = self._reply(packet, "9011", f"QnRtn={QN_RTN_READY}")
+            return [request_answer(packet, QN_RTN_REFUSED)]
+        ready = request_answer(packet, QN_RTN_READY)
         self.drift = target - now
         return [ready, self._reply(packet, "9012", f"ExeRtn={EXE_RTN_OK}")]
 
@@ -239,14 +250,14 @@ class Logger:
             begin = hj212.parse_time(packet.extra.get("BeginTime", ""))
             end = hj212.parse_time(packet.extra.get("EndTime", ""))
         except Hj212Error:
-            return [self._reply(packet, "9011", "QnRtn=2")]
+            return [request_answer(packet, QN_RTN_REFUSED)]
         window = HISTORY_WINDOW[packet.cn]
         windows: dict[datetime, list[Report]] = {}
         for slot in sorted(self.history):
             start = floor_to(slot, window)
             if begin <= start <= end:
                 windows.setdefault(start, []).append(self.history[slot])
-        ready = self._reply(packet, "9011", f"QnRtn={QN_RTN_READY}")
+        ready = request_answer(packet, QN_RTN_READY)
         uploads = [
             self._upload(packet.cn, start, aggregate(reports), now)
             for start, reports in windows.items()
@@ -256,7 +267,7 @@ class Logger:
         return [ready, *uploads, self._reply(packet, "9012", f"ExeRtn={exe}")]
 
     def _executed(self, packet: Packet, frames: list[bytes]) -> list[bytes]:
-        ready = self._reply(packet, "9011", f"QnRtn={QN_RTN_READY}")
+        ready = request_answer(packet, QN_RTN_READY)
         return [ready, *frames, self._reply(packet, "9012", f"ExeRtn={EXE_RTN_OK}")]
 
     def _upload(
@@ -275,7 +286,6 @@ class Logger:
         frame = hj212.build(header, data_time, items)
         self.pending[qn] = _Pending(frame, now)
         self.counts.uploads += 1
-        self.counts.sent += 1
         draw = self.rng.random()
         if draw < self.faults.wrong_password:
             self.counts.wrong_password += 1
@@ -286,7 +296,8 @@ class Logger:
         return frame
 
     def _reply(self, request: Packet, cn: str, cp: str) -> bytes:
-        """A control or reply frame to ``request``: its QN, PW and MN, Flag=4 (no answer)."""
+        """A reply to ``request`` other than its 9011 (the session layer's ``request_answer``):
+        the request's QN, the logger's PW (checked equal) and MN, Flag=4 (no answer)."""
         st = ST_CONTROL if cn.startswith("9") else request.st or ST_SURFACE_WATER
         header = {
             "QN": request.header.get("QN", ""),
@@ -296,7 +307,6 @@ class Logger:
             "MN": self.mn,
             "Flag": FLAG_NO_ANSWER,
         }
-        self.counts.sent += 1
         return frame(header, cp)
 
     def _qn(self, now: datetime) -> str:

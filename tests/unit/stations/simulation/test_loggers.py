@@ -10,6 +10,7 @@ import pytest
 from stations.errors import SimulationError
 from stations.formats import hj212
 from stations.formats.hj212 import BEIJING, Hj212Error
+from stations.formats.hj212_session import data_answer, data_request, set_time_request
 from stations.registry import Registry
 from stations.simulation.faults import hj212_items
 from stations.simulation.loggers import Logger, LoggerFaults, frame, make_loggers
@@ -30,23 +31,14 @@ def one_logger(registry: Registry, faults: LoggerFaults | None = None, **kw: obj
     return loggers[0]
 
 
-def platform(
-    logger: Logger, cn: str, cp: str, qn: str = "20210401120000000", pw: str = PASSWORD
-) -> hj212.Packet:
-    header = {"QN": qn, "ST": "21", "CN": cn, "PW": pw, "MN": logger.mn, "Flag": "5"}
-    return hj212.parse(frame(header, cp))
+def history_request(logger: Logger, begin: datetime, end: datetime) -> hj212.Packet:
+    qn = datetime(2021, 4, 2, 12, tzinfo=BEIJING)
+    return hj212.parse(data_request(logger.mn, PASSWORD, "21", "2061", begin, end, qn))
 
 
 def answer(packet: hj212.Packet) -> hj212.Packet:
-    header = {
-        "QN": packet.header["QN"],
-        "ST": "91",
-        "CN": "9014",
-        "PW": packet.password or "",
-        "MN": packet.mn,
-        "Flag": "4",
-    }
-    return hj212.parse(frame(header, ""))
+    """The platform's 9014 to an upload (the session layer's)."""
+    return hj212.parse(data_answer(packet))
 
 
 def test_an_upload_is_a_2011_packet_of_the_models_values_that_asks_for_an_answer(
@@ -123,7 +115,8 @@ def test_set_time_is_answered_9011_then_9012_and_sets_the_clock(registry: Regist
     logger = one_logger(registry)
     logger.drift = timedelta(minutes=-7)
     now = START + timedelta(hours=12)
-    request = platform(logger, "1012", "SystemTime=20210401120000")
+    noon = datetime(2021, 4, 1, 12, tzinfo=BEIJING)
+    request = hj212.parse(set_time_request(logger.mn, PASSWORD, "21", noon, noon))
     ready, done = (hj212.unframe(r).decode() for r in logger.receive(request, now))
     head = f"QN=20210401120000000;ST=91;CN=9011;PW={PASSWORD};MN={logger.mn};Flag=4;CP=&&"
     assert ready == head + "QnRtn=1&&"
@@ -139,7 +132,7 @@ def test_a_history_request_gets_9011_the_requested_hours_and_9012(registry: Regi
     for slot in slots:
         logger.measure(slot, slot, send=False)  # offline: measured, not sent
     assert logger.counts.reports == 0 and logger.unanswered == 0
-    request = platform(logger, "2061", "BeginTime=20210401040000;EndTime=20210401160000")
+    request = history_request(logger, slots[1], slots[4])
     frames = [hj212.parse(r) for r in logger.receive(request, START + timedelta(days=1))]
     assert [p.cn for p in frames] == ["9011", "2061", "2061", "2061", "2061", "9012"]
     assert [p.data_time for p in frames[1:5]] == slots[1:5]  # BeginTime..EndTime, both included
@@ -156,7 +149,7 @@ def test_a_history_request_gets_9011_the_requested_hours_and_9012(registry: Regi
 def test_a_history_request_with_nothing_in_range_ends_with_no_data(registry: Registry) -> None:
     logger = one_logger(registry)
     logger.measure(START, START, send=False)
-    request = platform(logger, "2061", "BeginTime=20200101000000;EndTime=20200102000000")
+    request = history_request(logger, START - timedelta(days=400), START - timedelta(days=399))
     frames = [hj212.parse(r) for r in logger.receive(request, START)]
     assert [(p.cn, {**p.extra}) for p in frames] == [
         ("9011", {"QnRtn": "1"}),
