@@ -99,7 +99,54 @@ def unframe(raw: bytes) -> bytes:
 
 
 def parse(raw: bytes) -> Packet:
-    """Decode a framed packet; Hj212Error names what is wrong."""
+    """Decode a framed packet; Hj212Error names what is wrong.
+
+    ``raw`` may also be the frames of a split packet (PNUM/PNO), joined in PNO order as the
+    gateway publishes them: each frame is checked, and the packet merges their items.
+    """
+    frames = split_joined(raw)
+    if len(frames) == 1:
+        return _parse_one(raw)
+    return _merge([_parse_one(frame) for frame in frames])
+
+
+def split_joined(raw: bytes) -> list[bytes]:
+    """The frames of ``raw``, cut by their length fields where each ends in CRLF before '##'."""
+    frames: list[bytes] = []
+    pos = 0
+    while raw[pos : pos + 2] == b"##" and raw[pos + 2 : pos + 6].isdigit():
+        end = pos + 12 + int(raw[pos + 2 : pos + 6])
+        if raw[end - 2 : end] != b"\r\n" or raw[end : end + 2] != b"##":
+            break
+        frames.append(raw[pos:end])
+        pos = end
+    return [*frames, raw[pos:]] if frames else [raw]
+
+
+def _merge(parts: list[Packet]) -> Packet:
+    """One packet from the parts of a split packet, PNO 1..PNUM in order."""
+    first = parts[0]
+    for number, part in enumerate(parts, 1):
+        pnum, pno = part.header.get("PNUM"), part.header.get("PNO")
+        if pnum != str(len(parts)) or pno != str(number):
+            raise Hj212Error(
+                f"frame {number} of {len(parts)} joined frames has PNUM={pnum} PNO={pno}"
+            )
+        if (part.mn, part.cn) != (first.mn, first.cn):
+            raise Hj212Error(f"joined frame {number} is MN={part.mn} CN={part.cn}, not the first's")
+        if part.data_time not in (None, first.data_time):
+            raise Hj212Error(f"joined frame {number} has another DataTime than the first")
+    header = {key: value for key, value in first.header.items() if key != "PNO"}
+    items: dict[str, dict[str, str]] = {}
+    extra: dict[str, str] = {}
+    for part in parts:
+        for code, fields in part.items.items():
+            items.setdefault(code, {}).update(fields)
+        extra.update(part.extra)
+    return Packet(header=header, data_time=first.data_time, items=items, extra=extra)
+
+
+def _parse_one(raw: bytes) -> Packet:
     data = unframe(raw)
     try:
         text = data.decode("ascii")
