@@ -252,6 +252,9 @@ class Settings(BaseSettings):
     gateway_idle_seconds: float = Field(
         600.0, gt=0, description="A connection silent this long is closed."
     )
+    gateway_subpacket_seconds: float = Field(
+        60.0, gt=0, description="Parts of a split upload not complete by then are rejected."
+    )
     gateway_max_data: int = Field(
         1024,
         ge=1,

@@ -4,10 +4,12 @@ Every frame a logger sends ends in exactly one place (and one counter of :mod:`.
 
 - ``raw``: an upload of a known station with the right password, published on the raw topic
   (value: the original bytes; key: the station id; headers: ``received_at``, ``peer``, ``mn``);
+  a split upload (PNUM/PNO) is published once, its parts joined, and each part is answered then;
   its 9014 is written only after the broker acknowledged the write (``acks=all``, idempotent
   producer), so a logger that re-sends what was not answered loses nothing;
 - ``rejected``: a :class:`~streams.deadletter.DeadLetter` with the original bytes and the reason
-  (``bad_crc``, ``bad_length``, ``malformed``, ``unknown_station``, ``bad_password``);
+  (``bad_crc``, ``bad_length``, ``malformed``, ``unknown_station``, ``bad_password``, and
+  ``subpacket_timeout`` for each part of a split upload not complete in time);
 - ``exchange``: heartbeats, notifications, the logger's answers and refused requests (9011 with
   QnRtn 3 or 4): answered, nothing published.
 
@@ -27,23 +29,25 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from stations.errors import UnknownStationError
-from stations.registry import Registry
-from stations.station import Station
-from streams.deadletter import Source, dead_letter
-from streams.gateway.metrics import Metrics
-from streams.gateway.protocol import (
+from stations.formats.hj212_session import (
     BadFrame,
     Frame,
     Framer,
     Kind,
+    Reassembler,
     data_answer,
     heartbeat_answer,
+    is_split,
     kind_of,
     notification_answer,
     request_answer,
     set_time_request,
     wants_answer,
 )
+from stations.registry import Registry
+from stations.station import Station
+from streams.deadletter import Source, dead_letter
+from streams.gateway.metrics import Metrics
 from streams.gateway.secrets import Secrets
 from streams.settings import Settings
 
@@ -68,6 +72,7 @@ class Connection:
     allowance: float = 0.0
     last: float = 0.0
     mns: set[str] = field(default_factory=set)
+    parts: Reassembler = field(default_factory=Reassembler)
 
 
 class Gateway:
@@ -155,13 +160,21 @@ class Gateway:
                 started = None
                 timeout = s.gateway_idle_seconds
                 cut = "cut_idle"
+            if conn.parts.pending:  # wake up to expire incomplete split uploads
+                await self._expire(conn, now)
+                wait = min(timeout, 1.0)
+            else:
+                wait = timeout
             try:
-                data = await asyncio.wait_for(conn.reader.read(READ_SIZE), max(timeout, 0.0))
+                data = await asyncio.wait_for(conn.reader.read(READ_SIZE), max(wait, 0.0))
             except TimeoutError:
+                if wait < timeout:
+                    continue
                 self.metrics.event(cut)
                 log.info("connection %s cut: %s", conn.peer, cut)
                 return
             if not data:
+                await self._expire(conn, float("inf"))
                 return
             for item in conn.framer.feed(data):
                 await self._throttle(conn)
@@ -197,7 +210,7 @@ class Gateway:
         try:
             station = self.registry.by_mn(packet.mn)
         except UnknownStationError:
-            if kind in (Kind.REQUEST, Kind.NOTIFICATION):
+            if kind not in (Kind.UPLOAD, Kind.HEARTBEAT, Kind.ANSWER):
                 await self._write(conn, request_answer(packet, 4))
                 self.metrics.frame("exchange", "refused_unknown_station")
             else:
@@ -232,11 +245,30 @@ class Gateway:
         elif kind is Kind.ANSWER:
             log.info("station %s answered %s: %s", station.id, packet.cn, dict(packet.extra))
             self.metrics.frame("exchange", f"answer_{packet.cn}")
-        else:
-            await self._write(conn, request_answer(packet, 2))
-            self.metrics.frame("exchange", "refused_request")
+        else:  # REPLY (data for a platform request) or UNKNOWN: a logger's, not answered
+            log.info("station %s sent CN=%s outside an upload", station.id, packet.cn)
+            self.metrics.frame("exchange", f"other_{kind}")
+
+    async def _expire(self, conn: Connection, now: float) -> None:
+        timeout = self.settings.gateway_subpacket_seconds
+        for parts in conn.parts.expire(now, timeout):
+            for part in parts:
+                key = self.registry.by_mn(part.packet.mn).id.encode()
+                detail = f"part {part.packet.header.get('PNO')} of {part.packet.header.get('PNUM')}"
+                await self._reject(conn, part.raw, "subpacket_timeout", detail, key)
 
     async def _upload(self, conn: Connection, frame: Frame, station: Station) -> None:
+        if not is_split(frame.packet):
+            await self._store(conn, frame, station, [frame])
+            return
+        whole = conn.parts.add(frame, asyncio.get_running_loop().time())
+        if whole is not None:  # the parts are answered once the joined report is stored
+            parts = [p for p in Framer(len(whole.raw)).feed(whole.raw) if isinstance(p, Frame)]
+            await self._store(conn, whole, station, parts)
+
+    async def _store(
+        self, conn: Connection, frame: Frame, station: Station, parts: list[Frame]
+    ) -> None:
         headers = [
             ("received_at", datetime.now(UTC).isoformat().encode()),
             ("peer", conn.peer.encode()),
@@ -248,9 +280,10 @@ class Gateway:
             self.metrics.event("publish_failed")
             log.warning("report of %s not stored (%s); not answered", station.id, exc)
             return
-        self.metrics.frame("raw", "upload")
-        if wants_answer(frame.packet):
-            await self._write(conn, data_answer(frame.packet))
+        for part in parts:
+            self.metrics.frame("raw", "upload" if len(parts) == 1 else "part")
+            if wants_answer(part.packet):
+                await self._write(conn, data_answer(part.packet))
 
     async def _reject(
         self, conn: Connection, raw: bytes, reason: str, detail: str, key: bytes | None
