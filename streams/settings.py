@@ -255,6 +255,18 @@ class Settings(BaseSettings):
     gateway_subpacket_seconds: float = Field(
         60.0, gt=0, description="Parts of a split upload not complete by then are rejected."
     )
+    gateway_time_drift_seconds: float = Field(
+        60.0,
+        ge=0,
+        description="Set a logger's clock (1012) when its QN is this far off on its "
+        "first connection; 0: never.",
+    )
+    gateway_request_timeout_seconds: float = Field(
+        10.0, gt=0, description="Wait this long for a logger's 9011/9012 before re-sending."
+    )
+    gateway_request_retries: int = Field(
+        3, ge=0, description="Re-sends of an unanswered request before it is given up."
+    )
     gateway_max_data: int = Field(
         1024,
         ge=1,

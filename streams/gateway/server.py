@@ -26,9 +26,10 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from stations.errors import UnknownStationError
+from stations.formats.hj212 import Hj212Error, Packet, parse_time
 from stations.formats.hj212_session import (
     BadFrame,
     Frame,
@@ -36,6 +37,7 @@ from stations.formats.hj212_session import (
     Kind,
     Reassembler,
     data_answer,
+    data_request,
     heartbeat_answer,
     is_split,
     kind_of,
@@ -48,6 +50,7 @@ from stations.registry import Registry
 from stations.station import Station
 from streams.deadletter import Source, dead_letter
 from streams.gateway.metrics import Metrics
+from streams.gateway.requests import Requests
 from streams.gateway.secrets import Secrets
 from streams.settings import Settings
 
@@ -57,6 +60,8 @@ log = logging.getLogger(__name__)
 Publish = Callable[[str, bytes, bytes | None, list[tuple[str, bytes]]], Awaitable[None]]
 
 READ_SIZE = 4096
+#: The window of each history kind (for a backfill's BeginTime/EndTime).
+HISTORY_WINDOWS = {"2061": timedelta(hours=1), "2031": timedelta(days=1)}
 WRITE_SECONDS = 10.0
 
 
@@ -73,6 +78,8 @@ class Connection:
     last: float = 0.0
     mns: set[str] = field(default_factory=set)
     parts: Reassembler = field(default_factory=Reassembler)
+    requests: Requests = field(default_factory=Requests)
+    checked: set[str] = field(default_factory=set)  # stations whose first upload was seen
 
 
 class Gateway:
@@ -93,6 +100,7 @@ class Gateway:
         self.metrics = metrics or Metrics()
         self._server: asyncio.Server | None = None
         self._connections: dict[asyncio.Task[None], Connection] = {}
+        self._last: dict[tuple[str, str], datetime] = {}  # (station, CN) -> latest DataTime
 
     @property
     def port(self) -> int:
@@ -131,6 +139,9 @@ class Gateway:
         task = asyncio.current_task()
         assert task is not None
         conn = Connection(f"{host}:{port}", reader, writer, Framer(self.settings.gateway_max_data))
+        conn.requests = Requests(
+            self.settings.gateway_request_timeout_seconds, self.settings.gateway_request_retries
+        )
         conn.allowance = self.settings.gateway_max_frames_per_second
         conn.last = asyncio.get_running_loop().time()
         self._connections[task] = conn
@@ -160,8 +171,10 @@ class Gateway:
                 started = None
                 timeout = s.gateway_idle_seconds
                 cut = "cut_idle"
-            if conn.parts.pending:  # wake up to expire incomplete split uploads
+            if conn.parts.pending or conn.requests.pending:  # wake up for their deadlines
                 await self._expire(conn, now)
+                for frame in conn.requests.due(now):
+                    await self._write(conn, frame)
                 wait = min(timeout, 1.0)
             else:
                 wait = timeout
@@ -234,20 +247,65 @@ class Gateway:
         if packet.mn not in conn.mns:
             conn.mns.add(packet.mn)
             log.info("station %s (MN %s) connected from %s", station.id, packet.mn, conn.peer)
+            await self._check_clock(conn, packet)
         if kind is Kind.UPLOAD:
             await self._upload(conn, item, station)
         elif kind is Kind.NOTIFICATION:  # 1013: the logger asks for the time
             await self._write(conn, notification_answer(packet))
-            password = packet.password or ""
             now = datetime.now(UTC)
-            await self._write(conn, set_time_request(packet.mn, password, packet.st, now, now))
+            frame = set_time_request(packet.mn, packet.password or "", packet.st, now, now)
+            await self._request(conn, frame, "set_time")
             self.metrics.frame("exchange", "time_request")
         elif kind is Kind.ANSWER:
             log.info("station %s answered %s: %s", station.id, packet.cn, dict(packet.extra))
+            conn.requests.answered(packet, asyncio.get_running_loop().time())
             self.metrics.frame("exchange", f"answer_{packet.cn}")
         else:  # REPLY (data for a platform request) or UNKNOWN: a logger's, not answered
             log.info("station %s sent CN=%s outside an upload", station.id, packet.cn)
             self.metrics.frame("exchange", f"other_{kind}")
+
+    async def _request(self, conn: Connection, frame: bytes, what: str) -> None:
+        conn.requests.sent(frame, what, asyncio.get_running_loop().time())
+        await self._write(conn, frame)
+        self.metrics.event(f"request_{what}")
+
+    async def _check_clock(self, conn: Connection, packet: Packet) -> None:
+        """§6.7: on a station's first connection, set its clock when its QN drifts too far."""
+        drift = self.settings.gateway_time_drift_seconds
+        qn = packet.header.get("QN", "")
+        if not drift or len(qn) != 17 or not qn.isdigit():
+            return
+        now = datetime.now(UTC)
+        try:
+            off = abs((parse_time(qn) - now).total_seconds())
+        except Hj212Error:
+            return
+        if off > drift:
+            log.info("MN %s: clock %.0f s off, setting it", packet.mn, off)
+            frame = set_time_request(packet.mn, packet.password or "", packet.st, now, now)
+            await self._request(conn, frame, "set_time")
+
+    async def _backfill(self, conn: Connection, frame: Frame, station: Station) -> None:
+        """On a station's first upload on a connection: ask for the windows missed since its
+        latest one (hourly 2061, minute 2051 or daily 2031: the kind it reports)."""
+        packet, cn = frame.packet, frame.packet.cn
+        window = HISTORY_WINDOWS.get(cn)
+        if window is None or packet.data_time is None:
+            return
+        key = (station.id, cn)
+        last = self._last.get(key)
+        self._last[key] = max(last or packet.data_time, packet.data_time)
+        if station.id in conn.checked:
+            return
+        conn.checked.add(station.id)
+        if last is None or packet.data_time - last <= window:
+            return
+        begin, end = last + window, packet.data_time - window
+        log.info("station %s: backfill %s from %s to %s", station.id, cn, begin, end)
+        now = datetime.now(UTC)
+        password = packet.password or ""
+        request = data_request(packet.mn, password, packet.st, cn, begin, end, now)
+        await self._request(conn, request, f"backfill_{cn}")
 
     async def _expire(self, conn: Connection, now: float) -> None:
         timeout = self.settings.gateway_subpacket_seconds
@@ -280,6 +338,7 @@ class Gateway:
             self.metrics.event("publish_failed")
             log.warning("report of %s not stored (%s); not answered", station.id, exc)
             return
+        await self._backfill(conn, frame, station)
         for part in parts:
             self.metrics.frame("raw", "upload" if len(parts) == 1 else "part")
             if wants_answer(part.packet):

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from stations.formats.hj212 import build, crc16
+from stations.formats.hj212 import build, crc16, parse, parse_time
 from stations.registry import load_registry
 from streams.deadletter import DeadLetter
 from streams.testing.pipeline import TopicReader, wait_for
@@ -101,6 +101,7 @@ def gateway_env(topics: TopicSet, tmp_path: Path) -> dict[str, str]:
         BASIN_GATEWAY_SECRETS_PATH=str(secrets),
         BASIN_GATEWAY_READ_SECONDS="3",
         BASIN_GATEWAY_MAX_FRAMES_PER_SECOND="1000",
+        BASIN_GATEWAY_TIME_DRIFT_SECONDS="0",  # the reports' QNs are in 2026-04: no 1012
     )
 
 
@@ -108,8 +109,8 @@ def gateway_env(topics: TopicSet, tmp_path: Path) -> dict[str, str]:
 def start_gateway(gateway_env: dict[str, str], tmp_path: Path) -> Iterator[object]:
     started: list[Gateway] = []
 
-    def start() -> Gateway:
-        gateway = Gateway(gateway_env, tmp_path / "gateway.log")
+    def start(**extra: str) -> Gateway:
+        gateway = Gateway(gateway_env | extra, tmp_path / "gateway.log")
         started.append(gateway)
         return gateway
 
@@ -361,3 +362,70 @@ def test_a_killed_gateway_loses_nothing(start_gateway, topics: TopicSet) -> None
     duplicates = sum(values.values()) - len(expected)
     print(f"duplicates after the kill: {duplicates}")
     assert answered["reconnects"] > 0
+
+
+def test_a_station_back_after_12_hours_is_asked_for_exactly_the_missing_hours(
+    start_gateway, topics: TopicSet
+) -> None:
+    gateway = start_gateway()
+    seen = readers(topics)
+    _, mn, ref = LINKS[0]
+    pw = password(ref)
+
+    async def talk() -> bytes:
+        reader, writer = await asyncio.open_connection("127.0.0.1", gateway.port)
+        writer.write(report(mn, pw, T0))
+        assert b"CN=9014" in await read_frame(reader)
+        await close(writer)  # offline for 12 h
+        reader, writer = await asyncio.open_connection("127.0.0.1", gateway.port)
+        writer.write(report(mn, pw, T0 + timedelta(hours=13)))
+        request = await read_frame(reader)
+        assert b"CN=9014" in await read_frame(reader)
+        packet = parse(request)
+        qn = packet.header["QN"]
+        begin = parse_time(packet.extra["BeginTime"])
+        end = parse_time(packet.extra["EndTime"])
+        answer = f"QN={qn};ST=91;CN=9011;PW={pw};MN={mn};Flag=4;CP=&&QnRtn=1&&"
+        writer.write(framed(answer.encode()))
+        hour = begin
+        while hour <= end:  # the logger serves its history as late reports
+            writer.write(report(mn, pw, hour))
+            assert b"CN=9014" in await read_frame(reader)
+            hour += timedelta(hours=1)
+        done = f"QN={qn};ST=91;CN=9012;PW={pw};MN={mn};Flag=4;CP=&&ExeRtn=1&&"
+        writer.write(framed(done.encode()))
+        await asyncio.sleep(0.5)
+        await close(writer)
+        return request
+
+    request = asyncio.run(talk())
+    packet = parse(request)
+    assert packet.cn == "2061"
+    assert parse_time(packet.extra["BeginTime"]) == T0 + timedelta(hours=1)
+    assert parse_time(packet.extra["EndTime"]) == T0 + timedelta(hours=12)
+    assert packet.header["Flag"] == "5"
+    wait_for(seen, {"raw": 14}, timeout=30)
+    times = sorted(parse(r.value).data_time for r in seen["raw"].records)
+    assert times == [T0 + timedelta(hours=h) for h in range(14)]
+    assert f"request backfill_2061 to MN {mn}: done" in gateway.log.read_text()
+
+
+def test_a_drifting_clock_is_set_on_the_first_connection(start_gateway) -> None:
+    gateway = start_gateway(BASIN_GATEWAY_TIME_DRIFT_SECONDS="60")
+    _, mn, ref = LINKS[0]
+
+    async def talk() -> list[bytes]:
+        reader, writer = await asyncio.open_connection("127.0.0.1", gateway.port)
+        writer.write(report(mn, password(ref), T0))  # QN in April 2026: months off
+        frames = [await read_frame(reader), await read_frame(reader)]
+        writer.write(report(mn, password(ref), T0 + timedelta(hours=1)))
+        frames.append(await read_frame(reader))  # only its 9014: the clock is set once
+        await close(writer)
+        return frames
+
+    set_time, answer, second = asyncio.run(talk())
+    packet = parse(set_time)
+    assert packet.cn == "1012"
+    moment = parse_time(packet.extra["SystemTime"])
+    assert abs(moment - datetime.now(UTC)) < timedelta(seconds=30)
+    assert b"CN=9014" in answer and b"CN=9014" in second
