@@ -77,7 +77,7 @@ class Connection:
     allowance: float = 0.0
     last: float = 0.0
     mns: set[str] = field(default_factory=set)
-    parts: Reassembler = field(default_factory=Reassembler)
+    closed: bool = False  # the peer stopped reading: frames still read are routed, unanswered
     requests: Requests = field(default_factory=Requests)
     checked: set[str] = field(default_factory=set)  # stations whose first upload was seen
 
@@ -101,6 +101,11 @@ class Gateway:
         self._server: asyncio.Server | None = None
         self._connections: dict[asyncio.Task[None], Connection] = {}
         self._last: dict[tuple[str, str], datetime] = {}  # (station, CN) -> latest DataTime
+        # split uploads are joined across connections (a logger may reconnect between parts)
+        self._parts = Reassembler()
+        self._part_peers: dict[bytes, str] = {}  # a waiting part's bytes -> its peer
+        self._stored_parts: dict[bytes, float] = {}  # parts of stored reports -> when stored
+        self._expiry: asyncio.Task[None] | None = None
 
     @property
     def port(self) -> int:
@@ -115,6 +120,7 @@ class Gateway:
             limit=self.settings.gateway_max_pending_bytes,
             backlog=4096,
         )
+        self._expiry = asyncio.create_task(self._expire_parts())
         log.info("gateway listening on %s:%d", self.settings.gateway_host, self.port)
 
     async def stop(self, timeout: float = 30.0) -> None:
@@ -126,6 +132,8 @@ class Gateway:
         tasks = list(self._connections)
         if tasks:
             await asyncio.wait(tasks, timeout=timeout)
+        if self._expiry is not None:
+            self._expiry.cancel()
         if self._server is not None:
             await self._server.wait_closed()
 
@@ -149,9 +157,6 @@ class Gateway:
         self.metrics.open_connections += 1
         try:
             await self._serve(conn)
-        except (ConnectionError, TimeoutError) as exc:
-            self.metrics.event("cut_write")
-            log.info("connection %s ended: %s", conn.peer, type(exc).__name__)
         finally:
             del self._connections[task]
             self.metrics.open_connections -= 1
@@ -171,8 +176,7 @@ class Gateway:
                 started = None
                 timeout = s.gateway_idle_seconds
                 cut = "cut_idle"
-            if conn.parts.pending or conn.requests.pending:  # wake up for their deadlines
-                await self._expire(conn, now)
+            if conn.requests.pending:  # wake up for their deadlines
                 for frame in conn.requests.due(now):
                     await self._write(conn, frame)
                 wait = min(timeout, 1.0)
@@ -187,11 +191,12 @@ class Gateway:
                 log.info("connection %s cut: %s", conn.peer, cut)
                 return
             if not data:
-                await self._expire(conn, float("inf"))
                 return
             for item in conn.framer.feed(data):
                 await self._throttle(conn)
                 await self._route(item, conn)
+            if conn.closed:
+                return
             if conn.framer.pending > s.gateway_max_pending_bytes:
                 self.metrics.event("cut_pending")
                 return
@@ -209,8 +214,17 @@ class Gateway:
         conn.allowance -= 1.0
 
     async def _write(self, conn: Connection, data: bytes) -> None:
-        conn.writer.write(data)
-        await asyncio.wait_for(conn.writer.drain(), WRITE_SECONDS)
+        """Answer; a peer that is gone or does not read is marked closed (the frames already
+        read still end in their outcome), never an exception."""
+        if conn.closed:
+            return
+        try:
+            conn.writer.write(data)
+            await asyncio.wait_for(conn.writer.drain(), WRITE_SECONDS)
+        except (ConnectionError, TimeoutError) as exc:
+            conn.closed = True
+            self.metrics.event("cut_write")
+            log.info("connection %s: answer not delivered (%s)", conn.peer, type(exc).__name__)
 
     # --- one frame ---------------------------------------------------------------------------
     async def _route(self, item: Frame | BadFrame, conn: Connection) -> None:
@@ -286,8 +300,9 @@ class Gateway:
             await self._request(conn, frame, "set_time")
 
     async def _backfill(self, conn: Connection, frame: Frame, station: Station) -> None:
-        """On a station's first upload on a connection: ask for the windows missed since its
-        latest one (hourly 2061, minute 2051 or daily 2031: the kind it reports)."""
+        """On a station's first upload on a connection: when it follows the station's latest one
+        by more than its interval, ask for the slots between (same CN: hourly 2061 or daily
+        2031, BeginTime = the first missed slot, EndTime = the last)."""
         packet, cn = frame.packet, frame.packet.cn
         window = HISTORY_WINDOWS.get(cn)
         if window is None or packet.data_time is None:
@@ -298,30 +313,58 @@ class Gateway:
         if station.id in conn.checked:
             return
         conn.checked.add(station.id)
-        if last is None or packet.data_time - last <= window:
+        step = max(window, timedelta(minutes=station.interval_minutes))
+        if last is None or packet.data_time - last <= step:
             return
-        begin, end = last + window, packet.data_time - window
+        begin, end = last + step, packet.data_time - step
         log.info("station %s: backfill %s from %s to %s", station.id, cn, begin, end)
         now = datetime.now(UTC)
         password = packet.password or ""
         request = data_request(packet.mn, password, packet.st, cn, begin, end, now)
         await self._request(conn, request, f"backfill_{cn}")
 
-    async def _expire(self, conn: Connection, now: float) -> None:
+    async def _expire_parts(self) -> None:
+        """Every second: parts of split uploads not complete in time go to dead letters."""
+        loop = asyncio.get_running_loop()
         timeout = self.settings.gateway_subpacket_seconds
-        for parts in conn.parts.expire(now, timeout):
-            for part in parts:
-                key = self.registry.by_mn(part.packet.mn).id.encode()
-                detail = f"part {part.packet.header.get('PNO')} of {part.packet.header.get('PNUM')}"
-                await self._reject(conn, part.raw, "subpacket_timeout", detail, key)
+        while True:
+            await asyncio.sleep(1.0)
+            now = loop.time()
+            for raw, stored_at in list(self._stored_parts.items()):
+                if now - stored_at > 10 * timeout:
+                    del self._stored_parts[raw]
+            for parts in self._parts.expire(now, timeout):
+                for part in parts:
+                    peer = self._part_peers.pop(part.raw, "?")
+                    key = self.registry.by_mn(part.packet.mn).id.encode()
+                    header = part.packet.header
+                    detail = f"part {header.get('PNO')} of {header.get('PNUM')} ({timeout:g} s)"
+                    document = dead_letter(
+                        part.raw, key, Source(f"hj212://{peer}", 0, 0), "subpacket_timeout", detail
+                    )
+                    try:
+                        await self.publish(self.settings.topic_rejected, document, key, [])
+                    except Exception as exc:
+                        self.metrics.event("publish_failed")
+                        log.warning("dead letter (subpacket_timeout) not stored: %s", exc)
+                        continue
+                    self.metrics.frame("rejected", "subpacket_timeout")
 
     async def _upload(self, conn: Connection, frame: Frame, station: Station) -> None:
         if not is_split(frame.packet):
             await self._store(conn, frame, station, [frame])
             return
-        whole = conn.parts.add(frame, asyncio.get_running_loop().time())
+        if frame.raw in self._stored_parts:  # a re-sent part of a stored report: answer it
+            self.metrics.frame("raw", "part_stored_before")
+            if wants_answer(frame.packet):
+                await self._write(conn, data_answer(frame.packet))
+            return
+        self._part_peers[frame.raw] = conn.peer
+        whole = self._parts.add(frame, asyncio.get_running_loop().time())
         if whole is not None:  # the parts are answered once the joined report is stored
             parts = [p for p in Framer(len(whole.raw)).feed(whole.raw) if isinstance(p, Frame)]
+            for part in parts:
+                self._part_peers.pop(part.raw, None)
             await self._store(conn, whole, station, parts)
 
     async def _store(
@@ -339,8 +382,11 @@ class Gateway:
             log.warning("report of %s not stored (%s); not answered", station.id, exc)
             return
         await self._backfill(conn, frame, station)
+        now = asyncio.get_running_loop().time()
         for part in parts:
             self.metrics.frame("raw", "upload" if len(parts) == 1 else "part")
+            if len(parts) > 1:
+                self._stored_parts[part.raw] = now
             if wants_answer(part.packet):
                 await self._write(conn, data_answer(part.packet))
 
