@@ -470,3 +470,30 @@ def test_simulated_loggers_with_faults_are_all_stored(start_gateway, topics: Top
     for reason, count in reasons.items():
         assert f'outcome="rejected",label="{reason}"}} {count}' in metrics
     assert "subpacket_timeout" not in metrics
+
+
+def test_sigterm_answers_what_is_in_flight_and_flushes(start_gateway, topics: TopicSet) -> None:
+    gateway = start_gateway()
+    seen = readers(topics)
+    _, mn, ref = LINKS[0]
+    packets = [report(mn, password(ref), T0 + timedelta(hours=4 * h)) for h in range(200)]
+
+    async def talk() -> list[bytes]:
+        reader, writer = await asyncio.open_connection("127.0.0.1", gateway.port)
+        writer.write(b"".join(packets))  # all read at once, answered one by one
+        answers = [await read_frame(reader)]
+        gateway.proc.terminate()
+        while True:
+            try:
+                answers.append(await read_frame(reader))
+            except (asyncio.IncompleteReadError, ConnectionError):
+                break
+        await close(writer)
+        return answers
+
+    answers = asyncio.run(talk())
+    assert gateway.proc.wait(30) == 0
+    assert 1 < len(answers) <= len(packets)
+    wait_for(seen, {"raw": len(answers)}, timeout=30)
+    stored = [r.value for r in seen["raw"].records]
+    assert stored == packets[: len(stored)] and len(stored) >= len(answers)
