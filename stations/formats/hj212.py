@@ -32,16 +32,29 @@ class Hj212Error(StationsError):
     """A packet breaks HJ 212-2017; the message says what and where (byte offset or field)."""
 
 
+def _crc_round(value: int) -> int:
+    for _ in range(8):
+        carry = value & 1
+        value >>= 1
+        if carry:
+            value ^= 0xA001
+    return value
+
+
+# Each step is reg = rounds((reg >> 8) ^ byte): an 8-bit index, so one table lookup a byte.
+_CRC_TABLE = tuple(_crc_round(index) for index in range(256))
+
+
 def crc16(data: bytes) -> int:
-    """The HJ 212-2017 CRC of a data segment (not CRC-16/MODBUS: the register shifts first)."""
+    """The HJ 212-2017 CRC of a data segment (not CRC-16/MODBUS: the register shifts first).
+
+    Annex A: for each byte, reg = (reg >> 8) ^ byte, then 8 times: shift right, and xor 0xA001
+    when the bit shifted out was 1; reg starts at 0xFFFF.
+    """
     reg = 0xFFFF
+    table = _CRC_TABLE
     for byte in data:
-        reg = (reg >> 8) ^ byte
-        for _ in range(8):
-            carry = reg & 1
-            reg >>= 1
-            if carry:
-                reg ^= 0xA001
+        reg = table[(reg >> 8) ^ byte]
     return reg
 
 
@@ -127,8 +140,8 @@ def _merge(parts: list[Packet]) -> Packet:
     """One packet from the parts of a split packet, PNO 1..PNUM in order."""
     first = parts[0]
     for number, part in enumerate(parts, 1):
-        pnum, pno = part.header.get("PNUM"), part.header.get("PNO")
-        if pnum != str(len(parts)) or pno != str(number):
+        pnum, pno = part.header.get("PNUM", ""), part.header.get("PNO", "")
+        if not (pnum.isdigit() and pno.isdigit()) or (int(pnum), int(pno)) != (len(parts), number):
             raise Hj212Error(
                 f"frame {number} of {len(parts)} joined frames has PNUM={pnum} PNO={pno}"
             )

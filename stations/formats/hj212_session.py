@@ -26,16 +26,20 @@ from stations.formats.hj212 import BEIJING, Hj212Error, Packet, build, crc16, pa
 __all__ = [
     "BEIJING",
     "BadFrame",
+    "ExeRtn",
     "Frame",
     "Framer",
     "Kind",
     "Outcome",
+    "QnRtn",
     "Reassembler",
     "Version",
     "build",
     "data_answer",
     "data_request",
+    "flag_of",
     "heartbeat_answer",
+    "is_split",
     "kind_of",
     "notification_answer",
     "request_answer",
@@ -63,6 +67,33 @@ class Version(IntEnum):
 
     V2005 = 2005
     V2017 = 2017
+
+
+class QnRtn(IntEnum):
+    """Request answer codes (9011 ``QnRtn``), from the standard's request-return table."""
+
+    READY = 1
+    REFUSED = 2
+    BAD_PASSWORD = 3
+    BAD_MN = 4
+    BAD_ST = 5
+    BAD_FLAG = 6
+    BAD_QN = 7
+    BAD_CN = 8
+    BAD_CRC = 9
+    UNKNOWN = 100
+
+
+class ExeRtn(IntEnum):
+    """Execution result codes (9012 ``ExeRtn``)."""
+
+    SUCCESS = 1
+    FAILED = 2
+    CONDITION = 3
+    TIMEOUT = 4
+    BUSY = 5
+    FAULT = 6
+    NO_DATA = 100
 
 
 class Kind(StrEnum):
@@ -271,6 +302,7 @@ class Reassembler:
 
     def __init__(self) -> None:
         self._open: dict[tuple[str, str, str, str], _Parts] = {}
+        self.resent = 0  # parts received again before their report was complete
 
     @property
     def pending(self) -> int:
@@ -286,7 +318,9 @@ class Reassembler:
         stamp = packet.data_time.isoformat() if packet.data_time else ""
         key = (packet.mn, packet.cn, str(pnum), stamp)
         parts = self._open.setdefault(key, _Parts(now))
-        parts.frames[int(packet.header["PNO"])] = frame
+        pno = int(packet.header["PNO"])
+        self.resent += pno in parts.frames
+        parts.frames[pno] = frame
         if len(parts.frames) < pnum:
             return None
         del self._open[key]
@@ -331,7 +365,7 @@ def notification_answer(packet: Packet) -> bytes:
 
 def request_answer(packet: Packet, qn_rtn: int) -> bytes:
     """9011 with QnRtn: 1 ready, 2 refused, 3 wrong password, 4 MN, ... 9 CRC, 100 unknown."""
-    return _answer(packet, "9011", f"QnRtn={qn_rtn}")
+    return _answer(packet, "9011", f"QnRtn={int(qn_rtn)}")
 
 
 def heartbeat_answer(packet: Packet) -> bytes:

@@ -16,6 +16,7 @@ from stations.formats.hj212_session import (
     Framer,
     Kind,
     Outcome,
+    QnRtn,
     Reassembler,
     Version,
     data_answer,
@@ -122,6 +123,7 @@ def test_request_answer_9011_carries_qnrtn(qn_rtn: int, crc: str) -> None:
         f"##0094QN={QN};ST=91;CN=9011;PW=123456;MN={MN};Flag=4;CP=&&QnRtn={qn_rtn}&&{crc}\r\n"
     )
     assert request_answer(parse(upload()), qn_rtn) == expected.encode()
+    assert request_answer(parse(upload()), QnRtn(qn_rtn)) == expected.encode()
 
 
 def test_answers_to_packets_without_qn_or_flag_leave_them_out() -> None:
@@ -419,3 +421,28 @@ def test_joined_frames_must_be_the_parts_of_one_packet() -> None:
         hj212.parse(two + one)
     with pytest.raises(Hj212Error, match="MN="):
         hj212.parse(one + parts(2, mn="OTHER")[1])
+
+
+def test_table_crc_equals_the_annex_a_bitwise_algorithm() -> None:
+    def bitwise(data: bytes) -> int:
+        reg = 0xFFFF
+        for byte in data:
+            reg = (reg >> 8) ^ byte
+            for _ in range(8):
+                carry = reg & 1
+                reg >>= 1
+                if carry:
+                    reg ^= 0xA001
+        return reg
+
+    samples = [b"", b"\x00", b"\xff" * 3, bytes(range(256)), *public_packets(), upload()]
+    assert [crc16(s) for s in samples] == [bitwise(s) for s in samples]
+
+
+def test_tail_of_a_bad_frame_in_later_reads_is_skipped_not_reported_again() -> None:
+    framer = Framer()
+    outs = framer.feed(b"##2000xyz")  # too long: reported at once, no "##" after it yet
+    assert [(o.reason, o.raw) for o in outs] == [(Outcome.BAD_LENGTH, b"##2000xyz")]  # type: ignore[union-attr]
+    outs = framer.feed(b"more of it#") + framer.feed(upload()[1:])
+    assert [type(o) for o in outs] == [Frame] and framer.skipped == len(b"more of it")
+    assert framer.pending == 0
