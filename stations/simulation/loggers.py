@@ -74,6 +74,26 @@ class LoggerFaults:
         if self.wrong_password + self.corrupt > 1.0:
             raise SimulationError("logger faults wrong_password + corrupt add up to more than 1")
 
+    @classmethod
+    def parse(cls, spec: str) -> LoggerFaults:
+        """Rates from ``"wrong_password=0.01,corrupt=0.01,split=0.1"``; ``"none"`` for none."""
+        if spec.strip().lower() in ("", "none"):
+            return cls()
+        known = [f.name for f in fields(cls)]
+        rates: dict[str, float] = {}
+        for part in spec.split(","):
+            name, eq, value = (t.strip() for t in part.partition("="))
+            if not eq or name not in known or name in rates:
+                raise SimulationError(
+                    f"logger fault {part.strip()!r}: expected NAME=RATE once, NAME one of "
+                    + ", ".join(known)
+                )
+            try:
+                rates[name] = float(value)
+            except ValueError:
+                raise SimulationError(f"logger fault {name}: {value!r} is not a number") from None
+        return cls(**rates)
+
 
 @dataclass
 class Counts:

@@ -31,7 +31,8 @@ from stations.simulation.model import floor_time
 
 @dataclass(frozen=True)
 class Options:
-    """How the loggers behave on the wire. ``reports``: per logger; ``seconds``: or until then."""
+    """How the loggers behave on the wire. ``reports``: in all (spread evenly over the loggers);
+    ``seconds``: or send until then."""
 
     host: str
     port: int
@@ -163,7 +164,9 @@ class _Link:
             self.reader_task = None
 
 
-async def _run_one(logger: Logger, options: Options, summary: Summary, deadline: float) -> None:
+async def _run_one(
+    logger: Logger, options: Options, summary: Summary, deadline: float, reports: int | None
+) -> None:
     link = _Link(logger, options, summary)
     interval = timedelta(minutes=logger.station.interval_minutes)
     slot = floor_time(options.start or datetime.now(BEIJING), logger.station.interval_minutes)
@@ -175,7 +178,7 @@ async def _run_one(logger: Logger, options: Options, summary: Summary, deadline:
     try:
         while True:
             now_mono = time.monotonic()
-            more = (options.reports is None or sent < options.reports) and now_mono < deadline
+            more = (reports is None or sent < reports) and now_mono < deadline
             if not more and done_at is None:
                 done_at = now_mono
             if done_at is not None and (not logger.pending or now_mono >= done_at + options.drain):
@@ -215,7 +218,14 @@ async def run_loggers(loggers: Sequence[Logger], options: Options) -> Summary:
     summary = Summary(loggers=len(loggers))
     started = time.monotonic()
     deadline = started + (options.seconds if options.seconds is not None else float("inf"))
-    await asyncio.gather(*(_run_one(lg, options, summary, deadline) for lg in loggers))
+    total, n = options.reports, len(loggers)
+    shares = [None if total is None else total // n + (i < total % n) for i in range(n)]
+    await asyncio.gather(
+        *(
+            _run_one(lg, options, summary, deadline, share)
+            for lg, share in zip(loggers, shares, strict=True)
+        )
+    )
     summary.seconds = time.monotonic() - started
     for logger in loggers:
         summary.counts.add(logger.counts)

@@ -93,7 +93,14 @@ def test_loggers_over_tcp_every_frame_is_counted_and_every_upload_answered() -> 
         server = await asyncio.start_server(platform.serve, "127.0.0.1", 0)
         port = server.sockets[0].getsockname()[1]
         options = Options(
-            "127.0.0.1", port, reports=6, period=0.05, start=START, reconnect=0.2, drain=20, seed=5
+            "127.0.0.1",
+            port,
+            reports=6 * len(loggers),
+            period=0.05,
+            start=START,
+            reconnect=0.2,
+            drain=20,
+            seed=5,
         )
         async with server:
             return await run_loggers(loggers, options)

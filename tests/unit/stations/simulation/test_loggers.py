@@ -206,3 +206,11 @@ def test_the_same_seed_gives_the_same_frames(registry: Registry) -> None:
 def test_fault_rates_are_checked() -> None:
     with pytest.raises(SimulationError, match="between 0 and 1"):
         LoggerFaults(corrupt=1.5)
+
+
+def test_fault_specs_parse_and_bad_ones_are_named() -> None:
+    assert LoggerFaults.parse("corrupt=0.1, split=0.5") == LoggerFaults(corrupt=0.1, split=0.5)
+    assert LoggerFaults.parse("none") == LoggerFaults()
+    for bad in ("corrupt", "nope=0.1", "corrupt=x", "corrupt=0.1,corrupt=0.2"):
+        with pytest.raises(SimulationError, match="logger fault"):
+            LoggerFaults.parse(bad)
