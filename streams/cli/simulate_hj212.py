@@ -20,6 +20,9 @@ from streams.gateway.secrets import Secrets, SecretsError
 from streams.settings import Settings
 from streams.testing.loggers import Options, run_loggers
 
+#: Seconds a simulated logger's clock may be off at the start (the gateway sets it: 1013, 1012).
+MAX_DRIFT = 120.0
+
 
 def run_hj212(
     settings: Settings,
@@ -54,7 +57,7 @@ def run_hj212(
             )
         passwords[station.id] = password.get_secret_value()
     try:
-        run = make_loggers(stations, passwords, seed=seed, faults=rates)
+        run = make_loggers(stations, passwords, seed=seed, faults=rates, max_drift=MAX_DRIFT)
     except SimulationError as exc:
         raise click.ClickException(str(exc)) from exc
     if not run:

@@ -107,6 +107,7 @@ class _Link:
             return False
         self.summary.connects += 1
         self.reader_task = asyncio.create_task(self._read(reader))
+        await self.write(self.logger.connected(datetime.now(BEIJING)))
         return True
 
     async def _read(self, reader: asyncio.StreamReader) -> None:

@@ -160,7 +160,9 @@ def test_loggers_against_the_real_gateway_every_report_stored_and_faults_rejecte
         "rejected": TopicReader(topics.bootstrap, topics.name("rejected")),
     }
     faults = LoggerFaults(wrong_password=0.1, corrupt=0.1, split=0.3)
-    loggers = make_loggers(stations, passwords, seed=11, faults=faults, resend_after=1.0)
+    loggers = make_loggers(
+        stations, passwords, seed=11, faults=faults, resend_after=1.0, max_drift=300
+    )
     options = Options(
         "127.0.0.1",
         gateway.port,
@@ -178,6 +180,9 @@ def test_loggers_against_the_real_gateway_every_report_stored_and_faults_rejecte
     c = summary.counts
     assert summary.unanswered == 0 and c.answered == c.uploads
     assert c.wrong_password > 0 and c.corrupt > 0 and c.split_reports > 0
+    # each logger asked for the time (1013) on connecting; the gateway's 1012 set its clock
+    assert c.requests["1012"] == len(loggers)
+    assert all(abs(lg.drift) < timedelta(seconds=2) for lg in loggers)
     wait_for(seen, {"raw": c.reports, "rejected": c.wrong_password + c.corrupt}, timeout=60)
     reasons = Counter(d.reason for d in seen["rejected"].decoded(DeadLetter))
     assert reasons == {"bad_password": c.wrong_password, "bad_crc": c.corrupt}
