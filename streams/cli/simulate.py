@@ -166,6 +166,11 @@ def simulate(
             start=start,
         )
         click.echo(json.dumps({**result, "seed": seed}, ensure_ascii=False))
+        if result["gave_up"]:
+            raise click.ClickException(
+                f"{result['gave_up']} loggers could not connect to {result['target']}; "
+                "is the gateway up (basin gateway) and the port right?"
+            )
         return
     if loggers is not None or seconds is not None:
         raise click.UsageError("--loggers and --seconds go with --hj212")

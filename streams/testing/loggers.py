@@ -44,6 +44,7 @@ class Options:
     reconnect: float = 0.0  # share of reports after which the logger reconnects
     drain: float = 30.0
     connect_timeout: float = 5.0
+    give_up: float = 30.0  # a logger that cannot connect for this long stops (counted)
     seed: int = 0
 
 
@@ -55,6 +56,7 @@ class Summary:
     connects: int = 0
     reconnects: int = 0
     connect_failures: int = 0
+    gave_up: int = 0
     split_writes: int = 0
     bad_frames: int = 0
     unanswered: int = 0
@@ -70,6 +72,7 @@ class Summary:
             "connects": self.connects,
             "reconnects": self.reconnects,
             "connect_failures": self.connect_failures,
+            "gave_up": self.gave_up,
             "split_writes": self.split_writes,
             "bad_frames": self.bad_frames,
             "errors": dict(sorted(self.errors.items())),
@@ -176,6 +179,7 @@ async def _run_one(
     sent = 0
     next_report = time.monotonic()
     done_at: float | None = None
+    connected_at = time.monotonic()
     try:
         while True:
             now_mono = time.monotonic()
@@ -185,8 +189,12 @@ async def _run_one(
             if done_at is not None and (not logger.pending or now_mono >= done_at + options.drain):
                 return
             if not await link.connect():
+                if time.monotonic() - connected_at > options.give_up:
+                    summary.gave_up += 1
+                    return
                 await asyncio.sleep(min(1.0, options.period))
                 continue
+            connected_at = time.monotonic()
             now = datetime.now(BEIJING)
             frames = logger.due(now)
             if more and now_mono >= next_report:
