@@ -16,6 +16,7 @@ the frames to write:
   requested kind with ``-Avg/-Min/-Max/-Flag`` (each tracked like a report), then 9012 (ExeRtn=1,
   or 100 when the logger has no data in the range); 1011 (get time) with 9011, 1011 carrying
   SystemTime, 9012. A request with a wrong PW gets QnRtn=3, another MN 4, an unknown CN 100.
+- :meth:`Logger.connected`: on its first connection the logger asks for the time (1013).
 - Faults (:class:`LoggerFaults`), on the first send of an upload only, so that the re-send is
   good and nothing is lost: a wrong password, or one byte of the data segment changed (a bad CRC).
 
@@ -73,6 +74,26 @@ class LoggerFaults:
                 raise SimulationError(f"logger fault {f.name}={rate} is not between 0 and 1")
         if self.wrong_password + self.corrupt > 1.0:
             raise SimulationError("logger faults wrong_password + corrupt add up to more than 1")
+
+    @classmethod
+    def parse(cls, spec: str) -> LoggerFaults:
+        """Rates from ``"wrong_password=0.01,corrupt=0.01,split=0.1"``; ``"none"`` for none."""
+        if spec.strip().lower() in ("", "none"):
+            return cls()
+        known = [f.name for f in fields(cls)]
+        rates: dict[str, float] = {}
+        for part in spec.split(","):
+            name, eq, value = (t.strip() for t in part.partition("="))
+            if not eq or name not in known or name in rates:
+                raise SimulationError(
+                    f"logger fault {part.strip()!r}: expected NAME=RATE once, NAME one of "
+                    + ", ".join(known)
+                )
+            try:
+                rates[name] = float(value)
+            except ValueError:
+                raise SimulationError(f"logger fault {name}: {value!r} is not a number") from None
+        return cls(**rates)
 
 
 @dataclass
@@ -145,6 +166,7 @@ class Logger:
         self.history: dict[datetime, Report] = {}
         self.pending: dict[str, _Pending] = {}
         self._last_qn: datetime | None = None
+        self._greeted = False
 
     @property
     def unanswered(self) -> int:
@@ -187,6 +209,17 @@ class Logger:
                 for number, part in enumerate(parts, start=1)
             ]
         return [self._upload("2011", slot, items, now)]
+
+    def connected(self, now: datetime) -> list[bytes]:
+        """What the logger says on a new connection: on its first, a 1013 (time calibration
+        request), which the platform answers with 9013, then 1012 (Annex C)."""
+        if self._greeted:
+            return []
+        self._greeted = True
+        self.counts.sent += 1
+        header = {"QN": self._qn(now), "ST": ST_SURFACE_WATER, "CN": "1013"}
+        header |= {"PW": self.password, "MN": self.mn, "Flag": FLAG_ANSWER}
+        return [frame(header, "")]
 
     def due(self, now: datetime) -> list[bytes]:
         """Re-sends of the uploads not answered within ``resend_after``."""
@@ -383,10 +416,12 @@ def make_loggers(
     seed: int,
     faults: LoggerFaults | None = None,
     resend_after: float = RESEND_AFTER,
+    max_drift: float = 0.0,
     profile: Mapping[str, object] | None = None,
 ) -> list[Logger]:
     """One logger per station that has an MN and a simulated parameter with an HJ 212 code;
-    ``passwords``: station id -> its password (the secret its ``password_ref`` names)."""
+    ``passwords``: station id -> its password (the secret its ``password_ref`` names); each
+    logger's clock off by up to ``max_drift`` seconds either way."""
     profile = profile if profile is not None else load_profile()
     loggers = []
     sequences = np.random.SeedSequence(seed).spawn(len(stations))
@@ -395,14 +430,17 @@ def make_loggers(
         model = StationModel(station, profile, np.random.default_rng(value_seq))
         if not can_send_hj212(station, model.parameters):
             continue
+        rng = np.random.default_rng(logger_seq)
+        drift = timedelta(seconds=float(rng.uniform(-max_drift, max_drift))) if max_drift else None
         loggers.append(
             Logger(
                 station,
                 passwords[station.id],
                 model,
-                np.random.default_rng(logger_seq),
+                rng,
                 faults=faults,
                 resend_after=resend_after,
+                drift=drift or timedelta(0),
             )
         )
     return loggers

@@ -31,7 +31,8 @@ from stations.simulation.model import floor_time
 
 @dataclass(frozen=True)
 class Options:
-    """How the loggers behave on the wire. ``reports``: per logger; ``seconds``: or until then."""
+    """How the loggers behave on the wire. ``reports``: in all (spread evenly over the loggers);
+    ``seconds``: or send until then."""
 
     host: str
     port: int
@@ -43,6 +44,7 @@ class Options:
     reconnect: float = 0.0  # share of reports after which the logger reconnects
     drain: float = 30.0
     connect_timeout: float = 5.0
+    give_up: float = 30.0  # a logger that cannot connect for this long stops (counted)
     seed: int = 0
 
 
@@ -54,6 +56,7 @@ class Summary:
     connects: int = 0
     reconnects: int = 0
     connect_failures: int = 0
+    gave_up: int = 0
     split_writes: int = 0
     bad_frames: int = 0
     unanswered: int = 0
@@ -69,6 +72,7 @@ class Summary:
             "connects": self.connects,
             "reconnects": self.reconnects,
             "connect_failures": self.connect_failures,
+            "gave_up": self.gave_up,
             "split_writes": self.split_writes,
             "bad_frames": self.bad_frames,
             "errors": dict(sorted(self.errors.items())),
@@ -106,6 +110,7 @@ class _Link:
             return False
         self.summary.connects += 1
         self.reader_task = asyncio.create_task(self._read(reader))
+        await self.write(self.logger.connected(datetime.now(BEIJING)))
         return True
 
     async def _read(self, reader: asyncio.StreamReader) -> None:
@@ -163,7 +168,9 @@ class _Link:
             self.reader_task = None
 
 
-async def _run_one(logger: Logger, options: Options, summary: Summary, deadline: float) -> None:
+async def _run_one(
+    logger: Logger, options: Options, summary: Summary, deadline: float, reports: int | None
+) -> None:
     link = _Link(logger, options, summary)
     interval = timedelta(minutes=logger.station.interval_minutes)
     slot = floor_time(options.start or datetime.now(BEIJING), logger.station.interval_minutes)
@@ -172,17 +179,22 @@ async def _run_one(logger: Logger, options: Options, summary: Summary, deadline:
     sent = 0
     next_report = time.monotonic()
     done_at: float | None = None
+    connected_at = time.monotonic()
     try:
         while True:
             now_mono = time.monotonic()
-            more = (options.reports is None or sent < options.reports) and now_mono < deadline
+            more = (reports is None or sent < reports) and now_mono < deadline
             if not more and done_at is None:
                 done_at = now_mono
             if done_at is not None and (not logger.pending or now_mono >= done_at + options.drain):
                 return
             if not await link.connect():
+                if time.monotonic() - connected_at > options.give_up:
+                    summary.gave_up += 1
+                    return
                 await asyncio.sleep(min(1.0, options.period))
                 continue
+            connected_at = time.monotonic()
             now = datetime.now(BEIJING)
             frames = logger.due(now)
             if more and now_mono >= next_report:
@@ -215,7 +227,14 @@ async def run_loggers(loggers: Sequence[Logger], options: Options) -> Summary:
     summary = Summary(loggers=len(loggers))
     started = time.monotonic()
     deadline = started + (options.seconds if options.seconds is not None else float("inf"))
-    await asyncio.gather(*(_run_one(lg, options, summary, deadline) for lg in loggers))
+    total, n = options.reports, len(loggers)
+    shares = [None if total is None else total // n + (i < total % n) for i in range(n)]
+    await asyncio.gather(
+        *(
+            _run_one(lg, options, summary, deadline, share)
+            for lg, share in zip(loggers, shares, strict=True)
+        )
+    )
     summary.seconds = time.monotonic() - started
     for logger in loggers:
         summary.counts.add(logger.counts)

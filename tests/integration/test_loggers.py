@@ -1,6 +1,7 @@
 """The asyncio logger client over real TCP on loopback, against a tiny platform written here that
 answers with the session layer: every frame it receives is counted in exactly one way, every
-upload is answered in the end, and the loggers answer its 1012 and 2061."""
+upload is answered in the end, and the loggers answer its 1012 and 2061; then against the real
+`basin gateway` and broker: every report stored, every fault rejected for its reason."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ import contextlib
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 
+from stations.formats import hj212
 from stations.formats.hj212 import BEIJING, Packet
 from stations.formats.hj212_session import (
     BadFrame,
@@ -22,7 +25,11 @@ from stations.formats.hj212_session import (
 )
 from stations.registry import Registry, load_registry
 from stations.simulation.loggers import LoggerFaults, make_loggers
+from streams.deadletter import DeadLetter
 from streams.testing.loggers import Options, Summary, run_loggers
+from streams.testing.pipeline import TopicReader, wait_for
+from tests.integration.conftest import TopicSet, _free_port
+from tests.integration.test_gateway import Gateway, password
 
 START = datetime(2021, 4, 1, tzinfo=BEIJING)
 EIGHT_HOURS = timedelta(hours=8)
@@ -93,7 +100,14 @@ def test_loggers_over_tcp_every_frame_is_counted_and_every_upload_answered() -> 
         server = await asyncio.start_server(platform.serve, "127.0.0.1", 0)
         port = server.sockets[0].getsockname()[1]
         options = Options(
-            "127.0.0.1", port, reports=6, period=0.05, start=START, reconnect=0.2, drain=20, seed=5
+            "127.0.0.1",
+            port,
+            reports=6 * len(loggers),
+            period=0.05,
+            start=START,
+            reconnect=0.2,
+            drain=20,
+            seed=5,
         )
         async with server:
             return await run_loggers(loggers, options)
@@ -120,3 +134,60 @@ def test_loggers_over_tcp_every_frame_is_counted_and_every_upload_answered() -> 
     step = timedelta(minutes=loggers[0].station.interval_minutes)
     assert history == [START + i * step for i in range(int(EIGHT_HOURS / step) + 1)]
     assert c.requests == Counter({"1012": 1, "2061": 1})
+
+
+def test_loggers_against_the_real_gateway_every_report_stored_and_faults_rejected(
+    topics: TopicSet, tmp_path: Path
+) -> None:
+    topics.create("raw", "rejected")
+    registry = load_registry()
+    stations = [s for s in registry if s.hj212 is not None][:30]
+    passwords = {s.id: password(s.hj212.password_ref) for s in stations if s.hj212}
+    secrets = tmp_path / "secrets"
+    secrets.write_text(
+        "".join(f"{s.hj212.password_ref}={passwords[s.id]}\n" for s in stations if s.hj212)
+    )
+    secrets.chmod(0o600)
+    env = topics.worker_env(
+        BASIN_GATEWAY_PORT=str(_free_port()),
+        BASIN_GATEWAY_METRICS_PORT=str(_free_port()),
+        BASIN_GATEWAY_SECRETS_PATH=str(secrets),
+        BASIN_GATEWAY_MAX_FRAMES_PER_SECOND="1000",
+    )
+    gateway = Gateway(env, tmp_path / "gateway.log")
+    seen = {
+        "raw": TopicReader(topics.bootstrap, topics.name("raw")),
+        "rejected": TopicReader(topics.bootstrap, topics.name("rejected")),
+    }
+    faults = LoggerFaults(wrong_password=0.1, corrupt=0.1, split=0.3)
+    loggers = make_loggers(
+        stations, passwords, seed=11, faults=faults, resend_after=1.0, max_drift=300
+    )
+    options = Options(
+        "127.0.0.1",
+        gateway.port,
+        reports=4 * len(loggers),
+        period=0.1,
+        start=START,
+        reconnect=0.0,  # a logger closing with answers unread: the gateway drops what it read
+        drain=60,
+        seed=11,
+    )
+    try:
+        summary = asyncio.run(run_loggers(loggers, options))
+    finally:
+        assert gateway.stop() == 0
+    c = summary.counts
+    assert summary.unanswered == 0 and c.answered == c.uploads
+    assert c.wrong_password > 0 and c.corrupt > 0 and c.split_reports > 0
+    # each logger asked for the time (1013) on connecting; the gateway's 1012 set its clock
+    assert c.requests["1012"] == len(loggers)
+    assert all(abs(lg.drift) < timedelta(seconds=2) for lg in loggers)
+    wait_for(seen, {"raw": c.reports, "rejected": c.wrong_password + c.corrupt}, timeout=60)
+    reasons = Counter(d.reason for d in seen["rejected"].decoded(DeadLetter))
+    assert reasons == {"bad_password": c.wrong_password, "bad_crc": c.corrupt}
+    stored = [hj212.parse(r.value) for r in seen["raw"].records]
+    sent = {(lg.mn, slot) for lg in loggers for slot in lg.history}
+    assert {(p.mn, p.data_time) for p in stored} == sent  # every report, none invented
+    # at most one message per good upload frame received (a report, or one part of a split one)
+    assert len(stored) <= c.uploads + c.resent - c.wrong_password - c.corrupt

@@ -10,7 +10,12 @@ import pytest
 from stations.errors import SimulationError
 from stations.formats import hj212
 from stations.formats.hj212 import BEIJING, Hj212Error
-from stations.formats.hj212_session import data_answer, data_request, set_time_request
+from stations.formats.hj212_session import (
+    data_answer,
+    data_request,
+    notification_answer,
+    set_time_request,
+)
 from stations.registry import Registry
 from stations.simulation.faults import hj212_items
 from stations.simulation.loggers import Logger, LoggerFaults, frame, make_loggers
@@ -206,3 +211,26 @@ def test_the_same_seed_gives_the_same_frames(registry: Registry) -> None:
 def test_fault_rates_are_checked() -> None:
     with pytest.raises(SimulationError, match="between 0 and 1"):
         LoggerFaults(corrupt=1.5)
+
+
+def test_fault_specs_parse_and_bad_ones_are_named() -> None:
+    assert LoggerFaults.parse("corrupt=0.1, split=0.5") == LoggerFaults(corrupt=0.1, split=0.5)
+    assert LoggerFaults.parse("none") == LoggerFaults()
+    for bad in ("corrupt", "nope=0.1", "corrupt=x", "corrupt=0.1,corrupt=0.2"):
+        with pytest.raises(SimulationError, match="logger fault"):
+            LoggerFaults.parse(bad)
+
+
+def test_the_first_connection_asks_for_the_time_and_a_1012_sets_it(registry: Registry) -> None:
+    stations = [s for s in registry if s.hj212 is not None][:5]
+    loggers = make_loggers(stations, {s.id: PASSWORD for s in stations}, seed=1, max_drift=600)
+    assert all(timedelta(0) < abs(lg.drift) <= timedelta(minutes=10) for lg in loggers)
+    logger = loggers[0]
+    [hello] = logger.connected(START)
+    packet = hj212.parse(hello)
+    assert (packet.cn, packet.st, packet.password, packet.mn) == ("1013", "21", PASSWORD, logger.mn)
+    assert logger.connected(START) == []  # only on the first connection
+    assert logger.receive(hj212.parse(notification_answer(packet)), START) == []
+    request = hj212.parse(set_time_request(logger.mn, PASSWORD, "21", START, START))
+    assert [hj212.parse(r).cn for r in logger.receive(request, START)] == ["9011", "9012"]
+    assert logger.drift == timedelta(0)
