@@ -80,6 +80,7 @@ class Connection:
     closed: bool = False  # the peer stopped reading: frames still read are routed, unanswered
     requests: Requests = field(default_factory=Requests)
     checked: set[str] = field(default_factory=set)  # stations whose first upload was seen
+    clock_set: set[str] = field(default_factory=set)  # MNs sent a 1012 on this connection
 
 
 class Gateway:
@@ -266,9 +267,7 @@ class Gateway:
             await self._upload(conn, item, station)
         elif kind is Kind.NOTIFICATION:  # 1013: the logger asks for the time
             await self._write(conn, notification_answer(packet))
-            now = datetime.now(UTC)
-            frame = set_time_request(packet.mn, packet.password or "", packet.st, now, now)
-            await self._request(conn, frame, "set_time")
+            await self._set_clock(conn, packet)
             self.metrics.frame("exchange", "time_request")
         elif kind is Kind.ANSWER:
             log.info("station %s answered %s: %s", station.id, packet.cn, dict(packet.extra))
@@ -296,8 +295,17 @@ class Gateway:
             return
         if off > drift:
             log.info("MN %s: clock %.0f s off, setting it", packet.mn, off)
-            frame = set_time_request(packet.mn, packet.password or "", packet.st, now, now)
-            await self._request(conn, frame, "set_time")
+            await self._set_clock(conn, packet)
+
+    async def _set_clock(self, conn: Connection, packet: Packet) -> None:
+        """1012 with the platform's time, once per station and connection (a 1013 right after
+        the drift check gets its 9013, and the clock is already set)."""
+        if packet.mn in conn.clock_set:
+            return
+        conn.clock_set.add(packet.mn)
+        now = datetime.now(UTC)
+        frame = set_time_request(packet.mn, packet.password or "", packet.st, now, now)
+        await self._request(conn, frame, "set_time")
 
     async def _backfill(self, conn: Connection, frame: Frame, station: Station) -> None:
         """On a station's first upload on a connection: when it follows the station's latest one

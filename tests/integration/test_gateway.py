@@ -447,7 +447,7 @@ def test_simulated_loggers_with_faults_are_all_stored(start_gateway, topics: Top
     options = Options(
         "127.0.0.1",
         gateway.port,
-        reports=6,
+        reports=6 * len(loggers),  # in all, spread over the loggers
         period=0.05,
         start=T0,
         reconnect=0.2,
