@@ -159,6 +159,9 @@ class Gateway:
         try:
             await self._serve(conn)
         finally:
+            if conn.framer.pending:  # a frame cut by the end of its connection
+                self.metrics.event("truncated")
+                log.info("connection %s ended inside a frame", conn.peer)
             del self._connections[task]
             self.metrics.open_connections -= 1
             writer.close()
