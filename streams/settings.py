@@ -38,6 +38,9 @@ PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "passwor
 
 PREFIX = "BASIN_"
 
+#: Environment variables holding station passwords (streams.gateway.secrets): not settings.
+SECRET_PREFIX = "BASIN_SECRET_"
+
 #: Variables of the local tooling, read by the deploy/local scripts (defaults in
 #: deploy/local/lib.sh and the scripts' headers) and the test harness, not by the settings. They
 #: may be set in the environment of any basinwatch process.
@@ -221,6 +224,56 @@ class Settings(BaseSettings):
         48, ge=1, description="How far back each derivation re-reads (late reports included)."
     )
 
+    # --- HJ 212 gateway ----------------------------------------------------------------------
+    gateway_host: str = Field("127.0.0.1", description="Address `basin gateway` listens on.")
+    gateway_port: int = Field(
+        9212, ge=1, le=65535, description="TCP port of `basin gateway` (HJ 212 loggers)."
+    )
+    gateway_metrics_port: int = Field(
+        9213, ge=0, le=65535, description="HTTP port of the gateway's /metrics and /health."
+    )
+    gateway_secrets_path: Path | None = Field(
+        None,
+        description="Station passwords: a directory (one file per password_ref) or a file of "
+        "REF=password lines, mode 600; unset: BASIN_SECRET_<REF> environment variables only.",
+    )
+    gateway_max_connections: int = Field(
+        10000, ge=1, description="Open logger connections at most; more are refused."
+    )
+    gateway_max_frames_per_second: float = Field(
+        50.0, gt=0, description="Frames per second one connection may send (more are slowed)."
+    )
+    gateway_max_pending_bytes: int = Field(
+        16384, ge=1100, description="Bytes of unfinished frames a connection may buffer."
+    )
+    gateway_read_seconds: float = Field(
+        30.0, gt=0, description="Longest time to finish a started frame (slowloris guard)."
+    )
+    gateway_idle_seconds: float = Field(
+        600.0, gt=0, description="A connection silent this long is closed."
+    )
+    gateway_subpacket_seconds: float = Field(
+        60.0, gt=0, description="Parts of a split upload not complete by then are rejected."
+    )
+    gateway_time_drift_seconds: float = Field(
+        60.0,
+        ge=0,
+        description="Set a logger's clock (1012) when its QN is this far off on its "
+        "first connection; 0: never.",
+    )
+    gateway_request_timeout_seconds: float = Field(
+        10.0, gt=0, description="Wait this long for a logger's 9011/9012 before re-sending."
+    )
+    gateway_request_retries: int = Field(
+        3, ge=0, description="Re-sends of an unanswered request before it is given up."
+    )
+    gateway_max_data: int = Field(
+        1024,
+        ge=1,
+        le=9999,
+        description="Longest HJ 212 data segment accepted (vendors exceed the standard's 1024).",
+    )
+
     # --- Alerts ------------------------------------------------------------------------------
     alerts_path: Path | None = Field(
         None,
@@ -369,7 +422,13 @@ def unknown_variables(environ: Mapping[str, str], settings: Settings) -> list[st
     name when one is close (``BASIN_TOPIC_PARTITONS (did you mean BASIN_TOPIC_PARTITIONS?)``)."""
     fields = {f"{PREFIX}{name.upper()}" for name in type(settings).model_fields}
     known = fields | set(TOOL_VARIABLES) | set(VIEW_TOKEN_VARIABLES)
-    candidates = [n for n in environ if n.upper().startswith(PREFIX) and n.upper() not in known]
+    candidates = [
+        n
+        for n in environ
+        if n.upper().startswith(PREFIX)
+        and n.upper() not in known
+        and not n.upper().startswith(SECRET_PREFIX)
+    ]
     if candidates:
         secrets = set(secret_names(settings.alerts_path))
         candidates = [name for name in candidates if name not in secrets]

@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
-# The project's own processes in the background, for the demo: the alert receiver, the worker and
-# the store worker, with pid files and logs in $BASIN_STATE_DIR (see lib.sh).
+# The project's own processes in the background, for the demo: the alert receiver, the worker, the
+# store worker and the HJ 212 gateway, with pid files and logs in $BASIN_STATE_DIR (see lib.sh).
 #
-#   deploy/local/apps.sh start  [NAME...]  start if stopped, wait until ready (default: all three)
-#   deploy/local/apps.sh stop   [NAME...]  SIGTERM, bounded wait, then SIGKILL (default: all three)
+#   deploy/local/apps.sh start  [NAME...]  start if stopped, wait until ready (default: all four)
+#   deploy/local/apps.sh stop   [NAME...]  SIGTERM, bounded wait, then SIGKILL (default: all four)
 #   deploy/local/apps.sh status [NAME...]  exit 0 and say so when all of them run and are ready
 #
-# NAME is receiver, worker or store. The worker and the store are ready when their /health answers
-# 200 (streams/health.py: started, partitions assigned, no rebalance under way); the receiver when
-# its port is open. They run `.venv/bin/basin` of this checkout from its root (so its .env is read),
-# and need the servers (deploy/local/up.sh). Environment: BASIN_WORKER_WEB_HOST,
-# BASIN_WORKER_WEB_PORT, BASIN_STORE_WEB_PORT as the apps read them (defaults as in
-# streams/settings.py).
+# NAME is receiver, worker, store or gateway. The worker and the store are ready when their /health
+# answers 200 (streams/health.py: started, partitions assigned, no rebalance under way); the
+# receiver and the gateway when their port is open (the gateway reads the station passwords from
+# BASIN_GATEWAY_SECRETS_PATH or its environment: streams/gateway/secrets.py). They run
+# `.venv/bin/basin` of this checkout from its root (so its .env is read), and need the servers
+# (deploy/local/up.sh). Environment: BASIN_WORKER_WEB_HOST,
+# BASIN_WORKER_WEB_PORT, BASIN_STORE_WEB_PORT, BASIN_GATEWAY_PORT as the apps read them (defaults
+# as in streams/settings.py).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -23,6 +25,7 @@ basin="$repo/.venv/bin/basin"
 web_host="${BASIN_WORKER_WEB_HOST:-127.0.0.1}"
 worker_port="${BASIN_WORKER_WEB_PORT:-6066}"
 store_port="${BASIN_STORE_WEB_PORT:-6067}"
+gateway_port="${BASIN_GATEWAY_PORT:-9212}"
 receiver_port=9300 # every duty desk of alerts/data/alerts.yaml posts here
 start_timeout=120 # the first start creates the tables' changelog topics
 
@@ -35,7 +38,9 @@ server worker port="$worker_port" port_var=BASIN_WORKER_WEB_PORT command="worker
 server store port="$store_port" port_var=BASIN_STORE_WEB_PORT command="store" \
     match="basin store" health_url="http://$web_host:$store_port/health" \
     start_timeout="$start_timeout" stop_timeout=60
-ALL=(receiver worker store) # in the order of starting; stopped in reverse
+server gateway port="$gateway_port" port_var=BASIN_GATEWAY_PORT command="gateway" \
+    match="basin gateway" start_timeout=60 stop_timeout=30
+ALL=(receiver worker store gateway) # in the order of starting; stopped in reverse
 for name in "${ALL[@]}"; do
     server "$name" pid_file="$BASIN_STATE_DIR/$name.pid" log="$BASIN_STATE_DIR/$name.log"
 done

@@ -11,6 +11,8 @@ basin="$repo/.venv/bin/basin"
 state="$BASIN_STATE_DIR"
 data="$repo/tests/data/cnemc-2021-04/江苏省"
 watch_seconds="${BASIN_DEMO_WATCH_SECONDS:-20}"
+gateway_port="${BASIN_GATEWAY_PORT:-9212}"
+secrets="$state/gateway-secrets.env"
 mkdir -p "$state"
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
@@ -52,8 +54,29 @@ p.flush(); p.close()
 print("sent: 1 undecodable message, 1 report of an unknown station")
 PY
 
-step "simulated stations: 2,000 reports of the whole registry with faults (seed 1)"
-"$basin" simulate --count 2000 --seed 1
+step "simulated stations: 1,500 reports of the whole registry with faults (seed 1)"
+"$basin" simulate --count 1500 --seed 1
+
+step "HJ 212 gateway on 127.0.0.1:$gateway_port (basin gateway); station passwords in $secrets (mode 600)"
+if [ ! -s "$secrets" ]; then
+    (umask 077 && "$repo/.venv/bin/python" - "$secrets" <<'PY'
+import secrets
+import sys
+
+from stations.registry import load_registry
+
+lines = [f"{s.hj212.password_ref}={secrets.token_hex(4)}" for s in load_registry() if s.hj212]
+with open(sys.argv[1], "w", encoding="utf-8") as out:
+    out.write("".join(f"{line}\n" for line in lines))
+print(f"{len(lines)} development passwords, one per station logger (password_ref)")
+PY
+    )
+fi
+export BASIN_GATEWAY_SECRETS_PATH="$secrets"
+"$here/apps.sh" start gateway
+
+step "simulated data loggers: 40 loggers send 500 reports to the gateway over TCP (split writes, sub-packets, re-sends until the 9014, wrong passwords, corrupted bytes)"
+"$basin" simulate --hj212 "127.0.0.1:$gateway_port" --loggers 40 --count 500 --period 0.2 --seed 1
 
 step "stations in real time (240x) and live counts for ${watch_seconds} s (Ctrl-C to stop early)"
 "$basin" simulate --realtime --speed 240 --duration "$watch_seconds" >"$state/simulate.log" 2>&1 &
@@ -147,13 +170,15 @@ EOF
 cat <<EOF
 
 Still running: Kafka (127.0.0.1:9092), InfluxDB (http://127.0.0.1:8086, credentials in
-$state/influxdb/credentials.env), the worker (pid $(cat "$state/worker.pid")) and the store
-(pid $(cat "$state/store.pid")).
+$state/influxdb/credentials.env), the worker (pid $(cat "$state/worker.pid")), the store
+(pid $(cat "$state/store.pid")) and the HJ 212 gateway (pid $(cat "$state/gateway.pid"), port $gateway_port).
 Where to look:
   worker log         $state/worker.log   (health: http://127.0.0.1:6066/health)
   alert console      http://127.0.0.1:6066/console/?jurisdiction=JS
   notifications      $state/receiver.log   (basin alerts list | ack | silence)
   store log          $state/store.log    (health: http://127.0.0.1:6067/health)
+  gateway log        $state/gateway.log  (loggers: basin simulate --hj212 127.0.0.1:$gateway_port --loggers 10 --seconds 30;
+                     BASIN_GATEWAY_SECRETS_PATH=$secrets)
   InfluxDB           .venv/bin/basin query latest | .venv/bin/basin query monthly --month 2021-04
   party views        .venv/bin/basin sharing show --party ZJ; read tokens in $state/views/
   Kafka log          $state/kafka/kafka.log

@@ -15,6 +15,7 @@ from streams.cli.common import SettingsInfo
 from streams.cli.config import config
 from streams.cli.domain import classify, stations
 from streams.cli.export import export_command
+from streams.cli.gateway import gateway
 from streams.cli.history import import_
 from streams.cli.kafka import store, topics, worker
 from streams.cli.query import query
@@ -50,5 +51,6 @@ main.add_command(simulate)
 main.add_command(alerts)
 main.add_command(boards)
 main.add_command(export_command)
+main.add_command(gateway)
 boards.add_command(push_command)
 boards.add_command(snapshot_command)

@@ -42,6 +42,15 @@ def _start(_ctx: click.Context, _param: click.Parameter, value: str | None) -> d
     return moment
 
 
+def _address(_ctx: click.Context, _param: click.Parameter, value: str | None) -> Any:
+    if value is None:
+        return None
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise click.BadParameter(f"{value!r} is not HOST:PORT")
+    return host, int(port)
+
+
 @click.command()
 @click.option("--count", type=click.IntRange(min=1), help="Send this many messages, then stop.")
 @click.option("--realtime", is_flag=True, help="Send round after round until Ctrl-C.")
@@ -69,6 +78,39 @@ def _start(_ctx: click.Context, _param: click.Parameter, value: str | None) -> d
     type=click.FloatRange(min=0, min_open=True),
     help="--realtime: stop after this many seconds.",
 )
+@click.option(
+    "--hj212",
+    "hj212_address",
+    metavar="HOST:PORT",
+    callback=_address,
+    help="Instead of producing: run HJ 212 data loggers over TCP against the gateway there "
+    "(--count reports in all, or --seconds; passwords from BASIN_GATEWAY_SECRETS_PATH or "
+    "BASIN_SECRET_* as the gateway reads them).",
+)
+@click.option(
+    "--loggers",
+    type=click.IntRange(min=1),
+    help="--hj212: this many loggers, one per station with an MN (at most the registry's).",
+)
+@click.option(
+    "--seconds",
+    type=click.FloatRange(min=0, min_open=True),
+    help="--hj212: send for this many seconds (a report per logger per --period), then drain.",
+)
+@click.option(
+    "--period",
+    type=click.FloatRange(min=0, min_open=True),
+    default=1.0,
+    show_default=True,
+    help="--hj212: seconds between two reports of one logger.",
+)
+@click.option(
+    "--logger-faults",
+    default="wrong_password=0.01,corrupt=0.01,split=0.1",
+    show_default=True,
+    help="--hj212: share of uploads whose first send has a wrong password or a corrupted byte, "
+    "and of reports sent as sub-packets; 'none' for none.",
+)
 @registry_option
 @click.option("--topic", help="Topic to produce to (default: BASIN_TOPIC_RAW).")
 @pass_settings
@@ -81,6 +123,11 @@ def simulate(
     start: datetime | None,
     speed: float | None,
     duration: float | None,
+    hj212_address: tuple[str, int] | None,
+    loggers: int | None,
+    seconds: float | None,
+    period: float,
+    logger_faults: str,
     registry_path: Path | None,
     topic: str | None,
 ) -> None:
@@ -96,7 +143,37 @@ def simulate(
       basin simulate --count 10000 --seed 1
       basin simulate --count 500 --seed 7 --faults none --start 2021-04-01T00:00+08:00
       basin simulate --realtime --speed 240 --duration 600 --faults hj212=0.1,spike=0.02
+      basin simulate --hj212 127.0.0.1:9212 --loggers 50 --seconds 60 --seed 1
     """
+    if hj212_address is not None:
+        from streams.cli.simulate_hj212 import run_hj212
+
+        if realtime or speed is not None or duration is not None:
+            raise click.UsageError("--hj212 goes with --count or --seconds, not --realtime")
+        if (count is None) == (seconds is None):
+            raise click.UsageError("--hj212: give either --count N (reports in all) or --seconds S")
+        seed = secrets.randbelow(2**32) if seed is None else seed
+        result = run_hj212(
+            settings,
+            open_registry(registry_path, settings),
+            hj212_address,
+            loggers=loggers,
+            count=count,
+            seconds=seconds,
+            period=period,
+            faults=logger_faults,
+            seed=seed,
+            start=start,
+        )
+        click.echo(json.dumps({**result, "seed": seed}, ensure_ascii=False))
+        if result["gave_up"]:
+            raise click.ClickException(
+                f"{result['gave_up']} loggers could not connect to {result['target']}; "
+                "is the gateway up (basin gateway) and the port right?"
+            )
+        return
+    if loggers is not None or seconds is not None:
+        raise click.UsageError("--loggers and --seconds go with --hj212")
     if (count is None) == (not realtime):
         raise click.UsageError("give either --count N or --realtime")
     if not realtime and (speed is not None or duration is not None):

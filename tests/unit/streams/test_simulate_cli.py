@@ -4,6 +4,7 @@ kafka-python (recorded by a stand-in producer) compared with the simulator's own
 from __future__ import annotations
 
 import json
+import os
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
@@ -179,3 +180,34 @@ def test_the_producer_connects_with_the_settings_tls_options(
     assert instance.options["security_protocol"] == "SSL"
     (trusted,) = instance.options["ssl_context"].get_ca_certs()
     assert common_name(trusted) == "Taihu basin bureau CA"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--hj212", "localhost", "--count", "5"], "is not HOST:PORT"),
+        (["--hj212", "127.0.0.1:9212"], "give either --count N"),
+        (["--hj212", "127.0.0.1:9212", "--count", "5", "--seconds", "3"], "give either --count N"),
+        (["--hj212", "127.0.0.1:9212", "--realtime"], "not --realtime"),
+        (["--count", "5", "--loggers", "3"], "go with --hj212"),
+    ],
+)
+def test_hj212_usage_errors(args: list[str], message: str) -> None:
+    result = run(["simulate", *args])
+    assert result.exit_code == 2
+    assert message in result.output
+
+
+def test_hj212_needs_every_logger_password(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in [n for n in os.environ if n.startswith("BASIN_SECRET_")]:
+        monkeypatch.delenv(name)
+    result = run(["simulate", "--hj212", "127.0.0.1:1", "--count", "5", "--loggers", "2"])
+    assert result.exit_code == 1
+    assert "no password for JS-TH-001: secret 'hj212/JS-TH-001'" in result.output
+
+
+def test_hj212_refuses_a_bad_fault_spec() -> None:
+    args = ["--hj212", "127.0.0.1:1", "--count", "5", "--logger-faults", "corrupt=2"]
+    result = run(["simulate", *args])
+    assert result.exit_code == 1
+    assert "logger fault corrupt=2.0 is not between 0 and 1" in result.output
