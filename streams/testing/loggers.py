@@ -57,6 +57,7 @@ class Summary:
     reconnects: int = 0
     connect_failures: int = 0
     gave_up: int = 0
+    unwritten: int = 0  # frames made while no connection was open (re-sends follow)
     split_writes: int = 0
     bad_frames: int = 0
     unanswered: int = 0
@@ -73,6 +74,7 @@ class Summary:
             "reconnects": self.reconnects,
             "connect_failures": self.connect_failures,
             "gave_up": self.gave_up,
+            "unwritten": self.unwritten,
             "split_writes": self.split_writes,
             "bad_frames": self.bad_frames,
             "errors": dict(sorted(self.errors.items())),
@@ -137,7 +139,9 @@ class _Link:
         async with self.lock:
             writer = self.writer
             if writer is None or writer.is_closing():
+                self.summary.unwritten += len(frames)
                 return
+            written = 0
             try:
                 for raw in frames:
                     if len(raw) > 4 and self.rng.random() < self.options.split_writes:
@@ -150,13 +154,21 @@ class _Link:
                             await asyncio.sleep(0.001)
                     else:
                         writer.write(raw)
+                    written += 1
                 await writer.drain()
             except (OSError, ConnectionError) as exc:
                 self.summary.errors[type(exc).__name__] += 1
+                self.summary.unwritten += len(frames) - written
                 writer.close()
 
-    async def close(self) -> None:
+    async def close(self, graceful: bool = False) -> None:
+        """Close the connection; ``graceful``: half-close first and read the platform's last
+        answers until it closes too (at most a second), as a logger that restarts cleanly."""
         writer, self.writer = self.writer, None
+        if graceful and writer is not None and self.reader_task is not None:
+            with contextlib.suppress(OSError, ConnectionError, TimeoutError):
+                writer.write_eof()
+                await asyncio.wait_for(asyncio.shield(self.reader_task), 1.0)
         if writer is not None:
             writer.close()
             with contextlib.suppress(OSError, ConnectionError):
@@ -204,7 +216,7 @@ async def _run_one(
                 next_report += options.period
             await link.write(frames)
             if more and frames and link.rng.random() < options.reconnect:
-                await link.close()
+                await link.close(graceful=True)
                 summary.reconnects += 1
             wake = [next_report] if more else []
             due = logger.next_due()
