@@ -35,6 +35,7 @@ from stations.formats.hj212_session import (
     Frame,
     Framer,
     Kind,
+    Outcome,
     Reassembler,
     data_answer,
     data_request,
@@ -235,6 +236,13 @@ class Gateway:
         conn.frames += 1
         if isinstance(item, BadFrame):
             await self._reject(conn, item.raw, str(item.reason), item.detail, None)
+            refused = item.packet
+            if (
+                item.reason is Outcome.BAD_CRC
+                and refused is not None
+                and kind_of(refused) not in (Kind.UPLOAD, Kind.HEARTBEAT, Kind.ANSWER)
+            ):  # a station's request with a bad CRC is refused with QnRtn 9 (Annex C)
+                await self._write(conn, request_answer(refused, 9))
             return
         packet = item.packet
         kind = kind_of(packet)

@@ -188,33 +188,42 @@ def test_every_frame_ends_in_exactly_one_place(start_gateway, topics: TopicSet) 
     wrong_pw = report(mn, "wrong!", T0)
     heartbeat = framed(f"ST=21;CN=8013;PW={password(ref)};MN={mn};Flag=4;CP=&&&&".encode())
     request = framed(f"QN=1;ST=21;CN=1011;PW=wrong!;MN={mn};Flag=5;CP=&&&&".encode())
-    frames = [bad_crc, bad_length, malformed, unknown, wrong_pw, heartbeat, request, good]
+    asked = framed(f"QN=2;ST=21;CN=1011;PW={password(ref)};MN={mn};Flag=5;CP=&&&&".encode())
+    request_bad_crc = asked[:-6] + (b"0000" if asked[-6:-2] != b"0000" else b"1111") + b"\r\n"
+    frames = [
+        bad_crc, bad_length, malformed, unknown, wrong_pw, heartbeat, request, request_bad_crc,
+        good,
+    ]  # fmt: skip
     seen = readers(topics)
 
     async def talk() -> list[bytes]:
         reader, writer = await asyncio.open_connection("127.0.0.1", gateway.port)
         writer.write(b"garbage" + b"".join(frames))  # all in one write: one connection
         await writer.drain()
-        answers = [await read_frame(reader) for _ in range(3)]  # heartbeat, 9011, 9014
+        answers = [await read_frame(reader) for _ in range(4)]  # heartbeat, 9011 (3, 9), 9014
         await close(writer)
         return answers
 
     answers = asyncio.run(talk())
     assert b"CN=8013" not in answers[0] and b"ST=91" in answers[0]
     assert b"CN=9011" in answers[1] and b"QnRtn=3" in answers[1]
-    assert b"CN=9014" in answers[2]
-    wait_for(seen, {"raw": 1, "rejected": 6}, timeout=30)
+    assert b"CN=9011" in answers[2] and b"QnRtn=9" in answers[2] and b"QN=2" in answers[2]
+    assert b"CN=9014" in answers[3]
+    wait_for(seen, {"raw": 1, "rejected": 7}, timeout=30)
     assert [r.value for r in seen["raw"].records] == [good]
     letters = {d.reason: d for d in seen["rejected"].decoded(DeadLetter)}
     reasons = Counter(d.reason for d in seen["rejected"].decoded(DeadLetter))
     assert reasons == {
-        "bad_crc": 1,
+        "bad_crc": 2,  # the upload, and the request (answered QnRtn 9 as well)
         "bad_length": 1,
         "bad_password": 1,
         "malformed": 2,  # the garbage before the first frame, and the frame without CP
         "unknown_station": 1,
     }
-    assert letters["bad_crc"].original == bad_crc
+    assert {d.original for d in seen["rejected"].decoded(DeadLetter) if d.reason == "bad_crc"} == {
+        bad_crc,
+        request_bad_crc,
+    }
     assert {d.original for d in seen["rejected"].decoded(DeadLetter)} >= {b"garbage", malformed}
     assert letters["unknown_station"].original == unknown
     assert letters["bad_password"].original == wrong_pw
