@@ -181,8 +181,10 @@ def test_loggers_against_the_real_gateway_every_report_stored_and_faults_rejecte
     c = summary.counts
     assert summary.unanswered == 0 and c.answered == c.uploads
     assert c.wrong_password > 0 and c.corrupt > 0 and c.split_reports > 0
-    # each logger asked for the time (1013) on connecting; the gateway's 1012 set its clock
-    assert c.requests["1012"] == len(loggers)
+    # each logger asked for the time (1013) on connecting; the gateway's 1012 set its clock. The
+    # gateway sets a clock at most once per connection: a logger that reconnected before its set
+    # clock was seen again may be set once more, never more often than it connected.
+    assert len(loggers) <= c.requests["1012"] <= summary.connects
     assert all(abs(lg.drift) < timedelta(seconds=2) for lg in loggers)
     wait_for(seen, {"raw": c.reports, "rejected": c.wrong_password + c.corrupt}, timeout=60)
     reasons = Counter(d.reason for d in seen["rejected"].decoded(DeadLetter))
