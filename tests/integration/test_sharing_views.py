@@ -323,7 +323,9 @@ def test_the_store_worker_writes_and_derives_the_views(
     while time.monotonic() < deadline:
         got = views.series(ZJ, "JS-TH-004", "tp", "value")
         days = views.series(ZJ, "JS-TH-001", "tn", "value")
-        if len(got) >= len(want_values) and len(days) >= len(tn_days):
+        # the timer's log line comes after its Flux has written the means: wait for both
+        derived = "derived the views" in store.output()
+        if len(got) >= len(want_values) and len(days) >= len(tn_days) and derived:
             break
         time.sleep(1)
     assert [(t, v) for t, v, _ in got] == sorted(
